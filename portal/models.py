@@ -1,0 +1,158 @@
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    full_name = models.CharField(_("姓名"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self):
+        return self.full_name or self.username
+
+
+class Bureau(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("名称"), max_length=128, unique=True)
+    short_name = models.CharField(_("简称"), max_length=8)
+    region_code = models.CharField(_("行政区划代码"), max_length=6, unique=True)
+
+    class Meta:
+        verbose_name = _("应急管理局")
+        verbose_name_plural = _("应急管理局")
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    BUREAU_ADMIN = "bureau_admin", _("管理局管理员")
+    BUREAU_REVIEWER = "bureau_reviewer", _("管理局审核员")
+    AGENCY_MANAGER = "agency_manager", _("服务机构负责人")
+    AGENCY_INSPECTOR = "agency_inspector", _("服务机构检查员")
+    FIRM_USER = "firm_user", _("企业用户")
+
+
+BUREAU_ROLES = frozenset({Role.BUREAU_ADMIN, Role.BUREAU_REVIEWER})
+AGENCY_ROLES = frozenset({Role.AGENCY_MANAGER, Role.AGENCY_INSPECTOR})
+
+
+class OrganisationKind(models.TextChoices):
+    BUREAU = "bureau", _("应急管理局")
+    AGENCY = "agency", _("第三方服务机构")
+    FIRM = "firm", _("企业")
+
+
+class Membership(models.Model):
+    """A user's one organisation and role.
+
+    Every membership carries its bureau, so one deployment can serve several districts; an
+    agency or firm member also names that agency or firm.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
+    role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
+    bureau = models.ForeignKey(Bureau, on_delete=models.PROTECT, related_name="memberships")
+    agency = models.ForeignKey(
+        "contractors.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    firm = models.ForeignKey(
+        "contractors.Firm",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+
+    class Meta:
+        verbose_name = _("成员身份")
+        verbose_name_plural = _("成员身份")
+        constraints = [
+            models.CheckConstraint(
+                name="membership_organisation_matches_role",
+                condition=(
+                    models.Q(
+                        role__in=[r.value for r in BUREAU_ROLES],
+                        agency__isnull=True,
+                        firm__isnull=True,
+                    )
+                    | models.Q(
+                        role__in=[r.value for r in AGENCY_ROLES],
+                        agency__isnull=False,
+                        firm__isnull=True,
+                    )
+                    | models.Q(role=Role.FIRM_USER, agency__isnull=True, firm__isnull=False)
+                ),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()}"
+
+    @property
+    def kind(self):
+        if self.role in BUREAU_ROLES:
+            return OrganisationKind.BUREAU
+        if self.role in AGENCY_ROLES:
+            return OrganisationKind.AGENCY
+        return OrganisationKind.FIRM
+
+    @property
+    def organisation(self):
+        return {
+            OrganisationKind.BUREAU: self.bureau,
+            OrganisationKind.AGENCY: self.agency,
+            OrganisationKind.FIRM: self.firm,
+        }[self.kind]
+
+    @property
+    def is_bureau_staff(self):
+        return self.role in BUREAU_ROLES
+
+    @property
+    def is_agency_staff(self):
+        return self.role in AGENCY_ROLES
+
+
+class AuditEvent(models.Model):
+    """Append-only record of a state change or a download: who, what, when (UTC), from where."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    bureau = models.ForeignKey(
+        Bureau, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("审计事件")
+        verbose_name_plural = _("审计事件")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit events are append-only")

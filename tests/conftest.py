@@ -1,0 +1,120 @@
+"""The fixed cast every permission test uses (DESIGN.md, Rules).
+
+One bureau with an admin and a reviewer; two agencies (A and B) with a manager and two
+inspectors each; two firms (A and B) with a user each; and an outsider who belongs nowhere.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+from rest_framework.test import APIClient
+
+from contractors.models import Agency, Firm, Grid, Park, Street
+from contractors.uscc import make_uscc
+from portal.models import Bureau, Membership, Role, User
+
+PASSWORD = "cast-pass-2021"
+
+
+def make_user(username, *, role=None, bureau=None, agency=None, firm=None, full_name=""):
+    user = User.objects.create_user(username, password=PASSWORD, full_name=full_name or username)
+    if role:
+        Membership.objects.create(user=user, role=role, bureau=bureau, agency=agency, firm=firm)
+    return user
+
+
+@pytest.fixture
+def bureau(db):
+    return Bureau.objects.create(
+        name="上海市普陀区应急管理局", short_name="普", region_code="310107"
+    )
+
+
+@pytest.fixture
+def register(bureau):
+    """Two streets, a grid, a park: enough reference data for firms and imports."""
+    changshou = Street.objects.create(bureau=bureau, name="长寿路街道", code="01", kind="street")
+    taopu = Street.objects.create(bureau=bureau, name="桃浦镇", code="10", kind="town")
+    return SimpleNamespace(
+        changshou=changshou,
+        taopu=taopu,
+        grid=Grid.objects.create(street=changshou, name="第一网格"),
+        park=Park.objects.create(bureau=bureau, name="铁三角工业园区"),
+    )
+
+
+def make_firm(bureau, street, serial, **fields):
+    return Firm.objects.create(
+        bureau=bureau,
+        street=street,
+        uscc=make_uscc(region=bureau.region_code, serial=serial),
+        name=fields.pop("name", f"测试企业{serial}有限公司"),
+        **fields,
+    )
+
+
+@pytest.fixture
+def cast(bureau, register):
+    agency_a = Agency.objects.create(
+        bureau=bureau, name="甲安全技术服务有限公司", uscc=make_uscc(region="310107", serial=9001)
+    )
+    agency_b = Agency.objects.create(
+        bureau=bureau, name="乙安全咨询有限公司", uscc=make_uscc(region="310107", serial=9002)
+    )
+    firm_a = make_firm(bureau, register.changshou, 1, name="甲化工有限公司", park=register.park)
+    firm_b = make_firm(bureau, register.taopu, 2, name="乙物流有限公司")
+    return SimpleNamespace(
+        bureau=bureau,
+        register=register,
+        agency_a=agency_a,
+        agency_b=agency_b,
+        firm_a=firm_a,
+        firm_b=firm_b,
+        admin=make_user("admin", role=Role.BUREAU_ADMIN, bureau=bureau, full_name="王管理"),
+        reviewer=make_user(
+            "reviewer", role=Role.BUREAU_REVIEWER, bureau=bureau, full_name="李审核"
+        ),
+        manager_a=make_user("a-manager", role=Role.AGENCY_MANAGER, bureau=bureau, agency=agency_a),
+        inspector_a1=make_user(
+            "a-inspector1", role=Role.AGENCY_INSPECTOR, bureau=bureau, agency=agency_a
+        ),
+        inspector_a2=make_user(
+            "a-inspector2", role=Role.AGENCY_INSPECTOR, bureau=bureau, agency=agency_a
+        ),
+        manager_b=make_user("b-manager", role=Role.AGENCY_MANAGER, bureau=bureau, agency=agency_b),
+        inspector_b1=make_user(
+            "b-inspector1", role=Role.AGENCY_INSPECTOR, bureau=bureau, agency=agency_b
+        ),
+        inspector_b2=make_user(
+            "b-inspector2", role=Role.AGENCY_INSPECTOR, bureau=bureau, agency=agency_b
+        ),
+        firm_user_a=make_user("firm-a", role=Role.FIRM_USER, bureau=bureau, firm=firm_a),
+        firm_user_b=make_user("firm-b", role=Role.FIRM_USER, bureau=bureau, firm=firm_b),
+        outsider=make_user("outsider"),
+    )
+
+
+@pytest.fixture
+def client_for(client):
+    """A logged-in page client for one member of the cast (None: anonymous)."""
+
+    def login(user):
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_for():
+    """A logged-in API client for one member of the cast (None: anonymous)."""
+
+    def login(user):
+        api = APIClient()
+        if user is not None:
+            api.force_authenticate(user)
+        return api
+
+    return login

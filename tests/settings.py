@@ -1,0 +1,16 @@
+"""Test settings: the real settings, with a throwaway key and fast password hashing."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-only-key-" + "x" * 40)
+os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-test-"))
+
+from portal.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "1000/min"}}  # noqa: F405
