@@ -11,7 +11,8 @@ from portal.models import Membership
 
 def membership_of(user):
     """The user's membership, or None for anonymous users and users outside any organisation."""
-    if not user.is_authenticated:
+    # DRF leaves request.user as None for anonymous requests (UNAUTHENTICATED_USER).
+    if user is None or not user.is_authenticated:
         return None
     try:
         return user.membership

@@ -1,3 +1,6 @@
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
 from portal.models import AuditEvent
 from portal.request_context import client_ip
 
@@ -13,3 +16,17 @@ def record_audit_event(*, actor, action, target=None, bureau=None, detail=None):
         ip_address=client_ip.get(),
         detail=detail or {},
     )
+
+
+@transaction.atomic
+def do_issue_api_token(*, actor):
+    """The user's API token, created on first request; the same key on later requests."""
+    token, created = Token.objects.get_or_create(user=actor)
+    if created:
+        record_audit_event(
+            actor=actor,
+            action="auth.token_issued",
+            target=actor,
+            bureau=getattr(getattr(actor, "membership", None), "bureau", None),
+        )
+    return token

@@ -1,0 +1,72 @@
+"""What every API endpoint shares: pagination and the error shapes of the API contract."""
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def paginated_response(view, queryset, serializer_class):
+    page = view.paginate_queryset(queryset)
+    return view.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def exception_handler(exc, context):
+    """DRF's handler, with bad input as `{"errors": {field: [messages]}}` and 401 when not
+    logged in."""
+    if isinstance(exc, DjangoValidationError):
+        # Services raise Django's ValidationError; the client must see it as bad input, not 500.
+        exc = exceptions.ValidationError(_detail_of(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"errors": _by_field(response.data)}
+    elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        # Session authentication comes first and offers no challenge, so DRF would answer 403;
+        # the contract says 401, and the token scheme is the challenge a client can meet.
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+        response["WWW-Authenticate"] = TokenAuthentication.keyword
+    return response
+
+
+def _detail_of(exc):
+    if not hasattr(exc, "error_dict"):
+        return exc.messages
+    return {
+        api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: messages
+        for field, messages in exc.message_dict.items()
+    }
+
+
+def _by_field(data):
+    if isinstance(data, dict):
+        return data
+    return {api_settings.NON_FIELD_ERRORS_KEY: data}
+
+
+class DetailErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+def error_responses(*codes):
+    """The bodies an endpoint answers with on these error codes, for its schema."""
+    return {
+        code: FieldErrorsSerializer
+        if code == status.HTTP_400_BAD_REQUEST
+        else DetailErrorSerializer
+        for code in codes
+    }
