@@ -1,17 +1,21 @@
 """The fixed cast every permission test uses (DESIGN.md, Rules).
 
 One bureau with an admin and a reviewer; two agencies (A and B) with a manager and two
-inspectors each; two firms (A and B) with a user each; and an outsider who belongs nowhere.
+inspectors each, each with a 2021 contract; two firms, firm A assigned to agency A and firm B
+to agency B, with a user each; and an outsider who belongs nowhere.
 """
 
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
 from rest_framework.test import APIClient
 
-from contractors.models import Agency, Firm, Grid, Park, Street
+from contractors.models import Firm, Grid, Park, Street
+from contractors.services import do_assign_firms, do_create_agency, do_create_contract
 from contractors.uscc import make_uscc
-from portal.models import Bureau, Membership, Role, User
+from portal.models import Bureau, Role, User
+from portal.services import do_add_member
 
 PASSWORD = "cast-pass-2021"
 
@@ -19,8 +23,31 @@ PASSWORD = "cast-pass-2021"
 def make_user(username, *, role=None, bureau=None, agency=None, firm=None, full_name=""):
     user = User.objects.create_user(username, password=PASSWORD, full_name=full_name or username)
     if role:
-        Membership.objects.create(user=user, role=role, bureau=bureau, agency=agency, firm=firm)
+        do_add_member(actor=None, user=user, role=role, bureau=bureau, agency=agency, firm=firm)
     return user
+
+
+def make_agency(bureau, name, serial):
+    return do_create_agency(
+        actor=None, bureau=bureau, name=name, uscc=make_uscc(region="310107", serial=serial)
+    )
+
+
+def make_contract(agency, *, quota=100, start=date(2021, 1, 1), end=date(2021, 12, 31)):
+    return do_create_contract(
+        actor=None,
+        bureau=agency.bureau,
+        agency=agency,
+        period_start=start,
+        period_end=end,
+        quota=quota,
+    )
+
+
+def assign(contract, *firms):
+    return do_assign_firms(
+        actor=None, contract=contract, firms=Firm.objects.filter(pk__in=[f.pk for f in firms])
+    )
 
 
 @pytest.fixture
@@ -55,15 +82,17 @@ def make_firm(bureau, street, serial, **fields):
 
 @pytest.fixture
 def cast(bureau, register):
-    agency_a = Agency.objects.create(
-        bureau=bureau, name="甲安全技术服务有限公司", uscc=make_uscc(region="310107", serial=9001)
-    )
-    agency_b = Agency.objects.create(
-        bureau=bureau, name="乙安全咨询有限公司", uscc=make_uscc(region="310107", serial=9002)
-    )
+    agency_a = make_agency(bureau, "甲安全技术服务有限公司", 9001)
+    agency_b = make_agency(bureau, "乙安全咨询有限公司", 9002)
     firm_a = make_firm(bureau, register.changshou, 1, name="甲化工有限公司", park=register.park)
     firm_b = make_firm(bureau, register.taopu, 2, name="乙物流有限公司")
+    contract_a = make_contract(agency_a)
+    contract_b = make_contract(agency_b)
+    assign(contract_a, firm_a)
+    assign(contract_b, firm_b)
     return SimpleNamespace(
+        contract_a=contract_a,
+        contract_b=contract_b,
         bureau=bureau,
         register=register,
         agency_a=agency_a,
