@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
-from contractors.models import Agency, Firm, Grid, Park, Street
+from contractors.models import Agency, Checklist, ChecklistItem, Firm, Grid, Park, Street
+from contractors.selectors import checklist_in_use
+from contractors.services import do_copy_checklist_version
 
 
 @admin.register(Street)
@@ -35,3 +38,45 @@ class FirmAdmin(admin.ModelAdmin):
     search_fields = ["name", "uscc"]
     list_select_related = ["street", "park"]
     raw_id_fields = ["grid"]
+
+
+class ChecklistItemInline(admin.TabularInline):
+    model = ChecklistItem
+    extra = 0
+    fields = ["position", "category", "text", "legal_basis", "requirement"]
+
+    # A version an inspection has used stays as that inspection saw it.
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not checklist_in_use(obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not checklist_in_use(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not checklist_in_use(obj)
+
+
+@admin.register(Checklist)
+class ChecklistAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "is_current", "bureau", "created_at"]
+    list_filter = ["bureau", "is_current"]
+    inlines = [ChecklistItemInline]
+    actions = ["copy_as_new_version"]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not checklist_in_use(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not checklist_in_use(obj)
+
+    @admin.action(description=_("复制为新版本"))
+    def copy_as_new_version(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("请只选择一个检查表进行复制。"), messages.ERROR)
+            return
+        copy = do_copy_checklist_version(actor=request.user, checklist=queryset.get())
+        self.message_user(
+            request,
+            _("已复制为“%(checklist)s”，并设为当前使用的检查表。") % {"checklist": copy},
+            messages.SUCCESS,
+        )

@@ -4,17 +4,24 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, UUIDField
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from contractors.models import (
     Agency,
     Assignment,
+    Checklist,
+    ChecklistAnswer,
+    ChecklistItem,
     Contract,
+    Evidence,
     Firm,
     FirmGroupObjectPermission,
     FirmUserObjectPermission,
+    Grid,
+    Hazard,
+    Inspection,
     KeyCategory,
     Park,
     RegisterImport,
@@ -22,7 +29,7 @@ from contractors.models import (
 )
 from contractors.uscc import normalise_uscc, uscc_error
 from portal.access import membership_of
-from portal.models import Membership, Role
+from portal.models import AGENCY_ROLES, Membership, Role, User
 
 NOT_KEY_SUPERVISED = "none"
 
@@ -58,9 +65,11 @@ def with_current_agency(firms):
     """Annotate each firm with its current agency and inspector (None when unassigned)."""
     current = _current_assignments()
     return firms.annotate(
-        current_agency_id=Subquery(current.values("contract__agency_id")[:1]),
+        current_agency_id=Subquery(
+            current.values("contract__agency_id")[:1], output_field=UUIDField()
+        ),
         current_agency_name=Subquery(current.values("contract__agency__name")[:1]),
-        current_inspector_id=Subquery(current.values("inspector_id")[:1]),
+        current_inspector_id=Subquery(current.values("inspector_id")[:1], output_field=UUIDField()),
         current_inspector_name=Subquery(current.values("inspector__full_name")[:1]),
     )
 
@@ -82,7 +91,8 @@ def search_firms(user, *, q="", street=None, park=None, key_category=None, agenc
         firms = firms.filter(key_category="")
     elif key_category:
         firms = firms.filter(key_category=key_category)
-    if agency:
+    # A firm user may not learn which agency holds its firm by filtering for it.
+    if agency and getattr(membership_of(user), "role", None) != Role.FIRM_USER:
         firms = firms.filter(Exists(_current_assignments().filter(contract__agency_id=agency)))
     if mine:
         firms = firms.filter(Exists(_current_assignments().filter(inspector=user)))
@@ -159,8 +169,10 @@ def contracts_visible_to(user):
     contracts = Contract.objects.filter(bureau_id=membership.bureau_id)
     if membership.is_agency_staff:
         contracts = contracts.filter(agency_id=membership.agency_id)
-    return contracts.select_related("agency").annotate(
-        assigned=Count("assignments", filter=Q(assignments__ended_at__isnull=True))
+    return (
+        contracts.select_related("agency")
+        .annotate(assigned=Count("assignments", filter=Q(assignments__ended_at__isnull=True)))
+        .order_by("-period_start", "agency__name", "pk")
     )
 
 
@@ -263,3 +275,216 @@ def assignment_preview(contract, firms):
         "after": assigned + adding,
         "over_quota": assigned + adding > contract.quota,
     }
+
+
+def grids_of(user):
+    """The grids of the user's bureau, with their streets, in street order."""
+    membership = membership_of(user)
+    if membership is None:
+        return Grid.objects.none()
+    return (
+        Grid.objects.filter(street__bureau_id=membership.bureau_id)
+        .select_related("street")
+        .order_by("street__code", "name")
+    )
+
+
+def contract_firms(contract):
+    """The firms currently assigned to `contract` (one the caller may see), with their streets
+    and inspectors, for a list page."""
+    firms = Firm.objects.filter(Exists(_current_assignments().filter(contract=contract)))
+    return with_current_agency(firms.select_related("street", "grid")).order_by("name", "uscc")
+
+
+def assignment_sample(firms, *, limit):
+    """The first `limit` of `firms` by name, with their streets and current agencies."""
+    firms = with_current_agency(firms.select_related("street", "grid"))
+    return firms.order_by("name", "uscc")[:limit]
+
+
+def assignment_moves(contract, firms, *, named):
+    """Where assigning `firms` to `contract` would take firms from: per agency the count, and
+    the firms themselves when there are at most `named` of them."""
+    moving = _current_assignments().exclude(contract=contract)
+    by_agency = list(
+        Assignment.objects.filter(firm__in=firms, ended_at__isnull=True)
+        .exclude(contract=contract)
+        .values(agency=F("contract__agency__name"))
+        .annotate(firms=Count("pk"))
+        .order_by("agency")
+    )
+    moving_firms = []
+    if 0 < sum(row["firms"] for row in by_agency) <= named:
+        moving_firms = list(assignment_sample(firms.filter(Exists(moving)), limit=named))
+    return {"by_agency": by_agency, "firms": moving_firms}
+
+
+# --- Inspections and hazards -------------------------------------------------------------------
+
+
+def current_checklist(bureau):
+    """The checklist version new inspections of `bureau` use, or None before one is installed."""
+    return Checklist.objects.filter(bureau=bureau, is_current=True).first()
+
+
+def checklist_in_use(checklist):
+    """Whether an inspection has used this checklist version, which then must not change."""
+    return checklist is not None and Inspection.objects.filter(checklist=checklist).exists()
+
+
+def agency_holds_firm(agency_id, firm):
+    """Whether the agency currently holds `firm`: its group may inspect it. The one rule behind
+    starting, editing and submitting inspections and re-inspecting hazards."""
+    return FirmGroupObjectPermission.objects.filter(
+        group__agency=agency_id, content_object=firm, permission__codename="inspect_firm"
+    ).exists()
+
+
+def _inspections_of(membership):
+    if membership is None:
+        return Inspection.objects.none()
+    inspections = Inspection.objects.filter(bureau_id=membership.bureau_id)
+    if membership.is_bureau_staff:
+        return inspections
+    if membership.is_agency_staff:
+        # By the agency that did them, not by the firm's current agency: the work stays with
+        # the agency after the firm moves.
+        return inspections.filter(agency_id=membership.agency_id)
+    return inspections.filter(firm_id=membership.firm_id, submitted_at__isnull=False)
+
+
+def inspections_visible_to(user):
+    """The inspections `user` may see: the bureau's all for its staff; for agency staff the
+    agency's own, even of firms it no longer holds; for a firm user its firm's once submitted,
+    never drafts."""
+    return (
+        _inspections_of(membership_of(user))
+        .select_related("firm", "agency", "contract", "checklist", "created_by")
+        .prefetch_related("inspectors")
+    )
+
+
+def may_work_on_inspection(user, inspection):
+    """Whether `user` may do the agency's work on `inspection`: staff of its agency while that
+    agency still holds the firm. Whether the inspection's state allows it is the service's
+    concern."""
+    membership = membership_of(user)
+    return (
+        membership is not None
+        and membership.is_agency_staff
+        and membership.agency_id == inspection.agency_id
+        and agency_holds_firm(membership.agency_id, inspection.firm_id)
+    )
+
+
+def access_inspection_by_id(user, inspection_id, *, write=False):
+    """The inspection, if `user` may see it (404 alike for missing and not visible); with
+    `write`, 403 unless `user` may do the agency's work on it."""
+    try:
+        inspection = inspections_visible_to(user).get(pk=inspection_id)
+    except (Inspection.DoesNotExist, ValidationError):
+        raise Http404 from None
+    if write and not may_work_on_inspection(user, inspection):
+        raise PermissionDenied
+    return inspection
+
+
+def checklist_with_answers(inspection):
+    """The items of the inspection's checklist in order, each annotated with its `answer`,
+    `answer_note` and the `hazard_id` recorded for it (None where there is none yet)."""
+    answers = ChecklistAnswer.objects.filter(inspection=inspection, item=OuterRef("pk"))
+    hazards = Hazard.objects.filter(inspection=inspection, item=OuterRef("pk")).order_by(
+        "created_at"
+    )
+    return (
+        ChecklistItem.objects.filter(checklist_id=inspection.checklist_id)
+        .annotate(
+            answer=Subquery(answers.values("answer")[:1]),
+            answer_note=Subquery(answers.values("note")[:1]),
+            hazard_id=Subquery(hazards.values("pk")[:1], output_field=UUIDField()),
+        )
+        .order_by("position")
+    )
+
+
+def with_last_inspection(firms, user):
+    """Annotate each firm with the latest inspection of it that `user` may see:
+    `last_inspection_id`, `last_inspected_on`, `last_inspection_status` (None when none)."""
+    last = (
+        _inspections_of(membership_of(user))
+        .filter(firm=OuterRef("pk"))
+        .order_by("-inspected_on", "-created_at")
+    )
+    return firms.annotate(
+        last_inspection_id=Subquery(last.values("pk")[:1], output_field=UUIDField()),
+        last_inspected_on=Subquery(last.values("inspected_on")[:1]),
+        last_inspection_status=Subquery(last.values("status")[:1]),
+    )
+
+
+def hazards_visible_to(user):
+    """The hazards `user` may see: the bureau's all for its staff; for agency staff those of
+    its own inspections, and the submitted ones of the firms it holds now (it re-inspects
+    them); for a firm user its firm's of submitted inspections."""
+    membership = membership_of(user)
+    if membership is None:
+        return Hazard.objects.none()
+    hazards = Hazard.objects.filter(inspection__bureau_id=membership.bureau_id)
+    if membership.is_agency_staff:
+        held = firms_visible_to(user).values("pk")
+        hazards = hazards.filter(
+            Q(inspection__agency_id=membership.agency_id)
+            | Q(inspection__submitted_at__isnull=False, firm__in=held)
+        )
+    elif not membership.is_bureau_staff:
+        hazards = hazards.filter(firm_id=membership.firm_id, inspection__submitted_at__isnull=False)
+    return hazards.select_related("firm", "inspection", "inspection__agency", "item")
+
+
+def access_hazard_by_id(user, hazard_id):
+    """The hazard, if `user` may see it; 404 alike for missing and not visible."""
+    try:
+        return hazards_visible_to(user).get(pk=hazard_id)
+    except (Hazard.DoesNotExist, ValidationError):
+        raise Http404 from None
+
+
+# --- The inspector's and the firm's pages ------------------------------------------------------
+
+
+def agency_staff_of(agency_id):
+    """The agency's manager and inspectors, who may go on an inspection, by name."""
+    return User.objects.filter(
+        membership__agency_id=agency_id, membership__role__in=AGENCY_ROLES
+    ).order_by("full_name", "username")
+
+
+def hazards_awaiting_reinspection(user):
+    """Rectified hazards of the firms the user's agency holds now: the agency re-inspects them."""
+    held = firms_visible_to(user).values("pk")
+    return hazards_visible_to(user).filter(status=Hazard.Status.RECTIFIED, firm__in=held)
+
+
+# --- Evidence ----------------------------------------------------------------------------------
+
+
+def evidence_visible_to(user):
+    """The evidence `user` may see: confirmed files of the inspections and hazards it may see,
+    and its own uploads still awaiting confirmation there."""
+    if membership_of(user) is None:
+        return Evidence.objects.none()
+    where = Q(inspection__in=inspections_visible_to(user).values("pk")) | Q(
+        hazard__in=hazards_visible_to(user).values("pk")
+    )
+    mine_pending = Q(status=Evidence.Status.PENDING, uploaded_by=user)
+    return Evidence.objects.filter(
+        where, Q(status=Evidence.Status.CONFIRMED) | mine_pending
+    ).select_related("bureau", "inspection", "hazard", "uploaded_by")
+
+
+def access_evidence_by_id(user, evidence_id):
+    """The evidence, if `user` may see it; 404 alike for missing and not visible."""
+    try:
+        return evidence_visible_to(user).get(pk=evidence_id)
+    except (Evidence.DoesNotExist, ValidationError):
+        raise Http404 from None

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from contractors import api as contractors_api
+from contractors import api_inspections
 from portal import api as portal_api
 
 urlpatterns = [
@@ -13,6 +14,79 @@ urlpatterns = [
     path("v1/firms/<uuid:firm_id>/", contractors_api.FirmDetailView.as_view(), name="api-firm"),
     path("v1/streets/", contractors_api.StreetListView.as_view(), name="api-streets"),
     path("v1/parks/", contractors_api.ParkListView.as_view(), name="api-parks"),
+    path("v1/contracts/", contractors_api.ContractListView.as_view(), name="api-contracts"),
+    path(
+        "v1/contracts/<uuid:contract_id>/",
+        contractors_api.ContractDetailView.as_view(),
+        name="api-contract",
+    ),
+    path(
+        "v1/contracts/<uuid:contract_id>/assign/",
+        contractors_api.ContractAssignView.as_view(),
+        name="api-contract-assign",
+    ),
+    path(
+        "v1/contracts/<uuid:contract_id>/unassign/",
+        contractors_api.ContractUnassignView.as_view(),
+        name="api-contract-unassign",
+    ),
+    path("v1/inspections/", api_inspections.InspectionListView.as_view(), name="api-inspections"),
+    path(
+        "v1/inspections/<uuid:inspection_id>/",
+        api_inspections.InspectionDetailView.as_view(),
+        name="api-inspection",
+    ),
+    path(
+        "v1/inspections/<uuid:inspection_id>/answers/",
+        api_inspections.InspectionAnswerView.as_view(),
+        name="api-inspection-answers",
+    ),
+    path(
+        "v1/inspections/<uuid:inspection_id>/hazards/",
+        api_inspections.InspectionHazardView.as_view(),
+        name="api-inspection-hazards",
+    ),
+    path(
+        "v1/inspections/<uuid:inspection_id>/submit/",
+        api_inspections.InspectionSubmitView.as_view(),
+        name="api-inspection-submit",
+    ),
+    path("v1/hazards/", api_inspections.HazardListView.as_view(), name="api-hazards"),
+    path(
+        "v1/hazards/<uuid:hazard_id>/",
+        api_inspections.HazardDetailView.as_view(),
+        name="api-hazard",
+    ),
+    path(
+        "v1/hazards/<uuid:hazard_id>/rectify/",
+        api_inspections.HazardRectifyView.as_view(),
+        name="api-hazard-rectify",
+    ),
+    path(
+        "v1/hazards/<uuid:hazard_id>/reinspect/",
+        api_inspections.HazardReinspectView.as_view(),
+        name="api-hazard-reinspect",
+    ),
+    path(
+        "v1/evidence/uploads/",
+        api_inspections.EvidenceUploadView.as_view(),
+        name="api-evidence-uploads",
+    ),
+    path(
+        "v1/evidence/<uuid:evidence_id>/",
+        api_inspections.EvidenceDetailView.as_view(),
+        name="api-evidence",
+    ),
+    path(
+        "v1/evidence/<uuid:evidence_id>/confirm/",
+        api_inspections.EvidenceConfirmView.as_view(),
+        name="api-evidence-confirm",
+    ),
+    path(
+        "v1/evidence/<uuid:evidence_id>/download/",
+        api_inspections.EvidenceDownloadView.as_view(),
+        name="api-evidence-download",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

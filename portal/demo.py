@@ -1,23 +1,35 @@
 """The deterministic demo district (API.md, "The demo cast").
 
 Putuo's streets, grids and parks come from `data/putuo.json`; the firms, agencies and people are
-invented. Same arguments, same data: every primary key is a uuid5 of a stable name and every
-random choice comes from a `random.Random` seeded with a fixed string, so two seedings can be
-compared row by row. The roads in the addresses do not exist and the phone numbers are random.
+invented. Same arguments, same data: every random choice comes from a `random.Random` seeded
+with a fixed string, and the rows written directly (bureau, streets, grids, parks, firms, users)
+have a uuid5 of a stable name as primary key, so two seedings can be compared row by row.
+Agencies, memberships, contracts and assignments go through the services every other caller
+uses, so that the access they grant is the real thing; those rows get fresh ids and are compared
+by their stable fields instead. The roads in the addresses do not exist and the phone numbers
+are random.
 """
 
 import json
 import random
 import uuid
+from datetime import date
 from pathlib import Path
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from contractors.models import KEY_PLACE_KINDS, Agency, Firm, Grid, KeyCategory, Park, Street
+from contractors.models import KEY_PLACE_KINDS, Firm, Grid, KeyCategory, Park, Street
+from contractors.services import (
+    do_assign_firms,
+    do_create_agency,
+    do_create_contract,
+    do_install_default_checklist,
+    do_share_out_firms,
+)
 from contractors.uscc import make_uscc
 from portal.models import Bureau, Membership, Role, User
-from portal.services import record_audit_event
+from portal.services import do_add_member, record_audit_event
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "data" / "putuo.json"
 NAMESPACE = uuid.UUID("b779ffaf-6560-44b9-8489-2165e6b35ece")
@@ -30,6 +42,11 @@ DEFAULT_PASSWORD = "demo-pass-2021"
 BATCH_SIZE = 500
 PARK_SHARE = 0.1
 FIRM_USERS_PER_AGENCY = 10
+FIRMS_SHARED_OUT_PER_AGENCY = 10
+INSPECTORS_PER_AGENCY = 2
+# The current service year of the demo, the year of the bureau's report.
+SERVICE_YEAR = 2021
+QUOTA_STEP = 100
 FIRM_SERIALS = range(10_000_000, 90_000_000)
 AGENCY_SERIALS = range(90_000_000, 100_000_000)
 
@@ -222,21 +239,18 @@ def build_agencies(bureau):
     """The agencies in demo order (agency 1 first), which is also their credit-code order."""
     rng = _rng("agencies")
     serials = sorted(rng.sample(AGENCY_SERIALS, len(AGENCIES)))
-    agencies = []
-    for serial, (name, qualification) in zip(serials, AGENCIES, strict=True):
-        uscc = make_uscc(region=bureau.region_code, serial=serial)
-        agencies.append(
-            Agency(
-                id=_id("agency", uscc),
-                bureau=bureau,
-                name=name,
-                uscc=uscc,
-                qualification=qualification,
-                contact=person_name(rng),
-                phone=mobile_number(rng),
-            )
+    return [
+        do_create_agency(
+            actor=None,
+            bureau=bureau,
+            name=name,
+            uscc=make_uscc(region=bureau.region_code, serial=serial),
+            qualification=qualification,
+            contact=person_name(rng),
+            phone=mobile_number(rng),
         )
-    return Agency.objects.bulk_create(agencies)
+        for serial, (name, qualification) in zip(serials, AGENCIES, strict=True)
+    ]
 
 
 def agency_share(streets):
@@ -263,7 +277,7 @@ def _cast(agencies, firms, streets):
         cast.append((f"a{number}-manager", person_name(rng), Role.AGENCY_MANAGER, agency, None))
         cast += [
             (f"a{number}-inspector{i}", person_name(rng), Role.AGENCY_INSPECTOR, agency, None)
-            for i in (1, 2)
+            for i in range(1, INSPECTORS_PER_AGENCY + 1)
         ]
     for share in agency_share(streets):
         cast += [
@@ -274,26 +288,67 @@ def _cast(agencies, firms, streets):
 
 
 def build_users(bureau, agencies, firms, streets, *, password):
+    """Every demo user, with the membership (and so the access) its role brings; by username."""
     # One hash for everyone: hashing each user separately would take seconds.
     encoded = make_password(password)
-    users, memberships = [], []
-    for username, full_name, role, agency, firm in _cast(agencies, firms, streets):
-        is_admin = role == Role.BUREAU_ADMIN
-        user = User(
+    cast = _cast(agencies, firms, streets)
+    users = User.objects.bulk_create(
+        User(
             id=_id("user", username),
             username=username,
             full_name=full_name,
             password=encoded,
-            is_staff=is_admin,
-            is_superuser=is_admin,
+            is_staff=role == Role.BUREAU_ADMIN,
+            is_superuser=role == Role.BUREAU_ADMIN,
         )
-        users.append(user)
-        memberships.append(
-            Membership(user=user, role=role, bureau=bureau, agency=agency, firm=firm)
+        for username, full_name, role, _agency, _firm in cast
+    )
+    for user, (_username, _name, role, agency, firm) in zip(users, cast, strict=True):
+        do_add_member(actor=None, user=user, role=role, bureau=bureau, agency=agency, firm=firm)
+    return {user.username: user for user in users}
+
+
+def contract_quota(firms):
+    """The share's size rounded up to the next hundred: contracts are bought in round numbers."""
+    return max(1, -(-firms // QUOTA_STEP)) * QUOTA_STEP
+
+
+def build_contracts(bureau, agencies, firms, streets):
+    """One contract per agency for the service year, with the agency's whole share assigned in
+    one bulk call; the contracts in demo order and the number of firms assigned."""
+    contracts, assigned = [], 0
+    for number, (agency, share) in enumerate(zip(agencies, agency_share(streets), strict=True), 1):
+        contract = do_create_contract(
+            actor=None,
+            bureau=bureau,
+            agency=agency,
+            number=f"{bureau.short_name}应急服〔{SERVICE_YEAR}〕{number}号",
+            period_start=date(SERVICE_YEAR, 1, 1),
+            period_end=date(SERVICE_YEAR, 12, 31),
+            quota=contract_quota(len(firms_in_share(firms, share))),
         )
-    User.objects.bulk_create(users)
-    Membership.objects.bulk_create(memberships)
-    return users
+        result = do_assign_firms(
+            actor=None,
+            contract=contract,
+            firms=Firm.objects.filter(bureau=bureau, street__in=share),
+        )
+        contracts.append(contract)
+        assigned += result.assigned
+    return contracts, assigned
+
+
+def share_out(agencies, firms, streets, users):
+    """The first firms of each agency's share go to its inspectors, in equal runs."""
+    run = FIRMS_SHARED_OUT_PER_AGENCY // INSPECTORS_PER_AGENCY
+    for number, (agency, share) in enumerate(zip(agencies, agency_share(streets), strict=True), 1):
+        first = firms_in_share(firms, share)[:FIRMS_SHARED_OUT_PER_AGENCY]
+        for i in range(INSPECTORS_PER_AGENCY):
+            do_share_out_firms(
+                actor=None,
+                agency=agency,
+                firms=Firm.objects.filter(pk__in=[f.pk for f in first[i * run : (i + 1) * run]]),
+                inspector=users[f"a{number}-inspector{i + 1}"],
+            )
 
 
 @transaction.atomic
@@ -307,6 +362,9 @@ def build_demo_district(*, firms, password):
     firm_rows = build_firms(bureau, grids, parks, count=firms, key_counts=key_counts)
     agencies = build_agencies(bureau)
     users = build_users(bureau, agencies, firm_rows, streets, password=password)
+    contracts, assigned = build_contracts(bureau, agencies, firm_rows, streets)
+    share_out(agencies, firm_rows, streets, users)
+    do_install_default_checklist(actor=None, bureau=bureau)
     counts = {
         "firms": len(firm_rows),
         "streets": len(streets),
@@ -314,6 +372,8 @@ def build_demo_district(*, firms, password):
         "parks": len(parks),
         "key_units": key_counts,
         "agencies": len(agencies),
+        "contracts": len(contracts),
+        "assigned": assigned,
         "users": len(users),
     }
     record_audit_event(actor=None, action="demo.seed", target=bureau, bureau=bureau, detail=counts)

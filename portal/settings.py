@@ -130,6 +130,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "") or None
 S3_REGION = os.environ.get("S3_REGION", "us-east-1")
+S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
+S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
 if S3_BUCKET:
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -137,8 +139,8 @@ if S3_BUCKET:
             "bucket_name": S3_BUCKET,
             "endpoint_url": S3_ENDPOINT_URL,
             "region_name": S3_REGION,
-            "access_key": os.environ.get("S3_ACCESS_KEY_ID", ""),
-            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY", ""),
+            "access_key": S3_ACCESS_KEY_ID,
+            "secret_key": S3_SECRET_ACCESS_KEY,
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": 300,
@@ -186,6 +188,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` or `kind`: name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "InspectionStatusEnum": "contractors.models.Inspection.Status",
+        "HazardStatusEnum": "contractors.models.Hazard.Status",
+        "EvidenceStatusEnum": "contractors.models.Evidence.Status",
+        "InspectionKindEnum": "contractors.models.Inspection.Kind",
+        "StreetKindEnum": "contractors.models.StreetKind",
+    },
     # The docs page must work on a closed network: Swagger UI and ReDoc from local static files.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -194,6 +204,12 @@ SPECTACULAR_SETTINGS = {
 
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
+
+# Evidence uploads: the largest file, how long an upload slot stays valid, how long a download
+# link works.
+EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
+UPLOAD_SLOT_SECONDS = int(os.environ.get("UPLOAD_SLOT_SECONDS", "900"))
+DOWNLOAD_URL_SECONDS = int(os.environ.get("DOWNLOAD_URL_SECONDS", "300"))
 
 # Register import: files larger than this are refused before parsing.
 REGISTER_IMPORT_MAX_BYTES = int(os.environ.get("REGISTER_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))

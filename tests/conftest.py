@@ -5,6 +5,7 @@ inspectors each, each with a 2021 contract; two firms, firm A assigned to agency
 to agency B, with a user each; and an outsider who belongs nowhere.
 """
 
+import uuid
 from datetime import date
 from types import SimpleNamespace
 
@@ -147,3 +148,50 @@ def api_for():
         return api
 
     return login
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's S3 server on a free loopback port: boto3 reaches it over HTTP exactly as it
+    reaches S3 in production."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def use_s3(settings, endpoint):
+    """Point the settings at a fresh bucket on the S3 server at `endpoint`; a boto3 client."""
+    import boto3
+
+    settings.S3_BUCKET = f"evidence-{uuid.uuid4().hex}"
+    settings.S3_ENDPOINT_URL = endpoint
+    settings.S3_REGION = "us-east-1"
+    settings.S3_ACCESS_KEY_ID = "testing"
+    settings.S3_SECRET_ACCESS_KEY = "testing"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=settings.S3_BUCKET)
+    return client
+
+
+@pytest.fixture
+def s3(settings, moto_endpoint):
+    """Evidence goes to a fresh bucket on moto's server; the boto3 client to inspect it."""
+    return use_s3(settings, moto_endpoint)
+
+
+@pytest.fixture
+def local_storage(settings, tmp_path):
+    """Evidence goes to local files under a fresh folder; that folder of objects."""
+    settings.S3_BUCKET = ""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return tmp_path / "media" / "objects"

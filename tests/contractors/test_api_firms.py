@@ -4,7 +4,7 @@ import pytest
 
 from contractors.models import Firm, KeyCategory
 from contractors.uscc import make_uscc
-from tests.conftest import make_firm
+from tests.conftest import assign, make_firm
 
 FIRMS_URL = "/api/v1/firms/"
 STREETS_URL = "/api/v1/streets/"
@@ -48,9 +48,26 @@ def test_firm_users_see_only_their_own_firm(cast, api_for, member, firm):
     assert [row["id"] for row in response.json()["results"]] == [str(getattr(cast, firm).id)]
 
 
-@pytest.mark.parametrize("member", ["manager_a", "inspector_b1", "outsider"])
-def test_agency_staff_and_outsiders_see_no_firm_yet(cast, api_for, member):
+@pytest.mark.parametrize(
+    ("member", "firm"),
+    [
+        ("manager_a", "firm_a"),
+        ("inspector_a1", "firm_a"),
+        ("inspector_a2", "firm_a"),
+        ("manager_b", "firm_b"),
+        ("inspector_b1", "firm_b"),
+        ("inspector_b2", "firm_b"),
+    ],
+)
+def test_agency_staff_see_only_their_agencys_assigned_firms(cast, api_for, member, firm):
+    make_firm(cast.bureau, cast.register.changshou, 3, name="丙未分配有限公司")
     response = api_for(getattr(cast, member)).get(FIRMS_URL)
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [str(getattr(cast, firm).id)]
+
+
+def test_outsiders_see_no_firm(cast, api_for):
+    response = api_for(cast.outsider).get(FIRMS_URL)
     assert response.status_code == 200
     assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
 
@@ -84,6 +101,7 @@ def test_firm_fields(cast, api_for):
         "legal_representative": "张三",
         "contact": "李四",
         "phone": "021-12345678",
+        "agency": str(cast.agency_a.id),
     }
 
 
@@ -93,17 +111,42 @@ def test_firm_without_grid_or_park_shows_null(cast, api_for):
     assert body["park"] is None
     assert body["street_name"] == "桃浦镇"
     assert body["key_category"] == ""
-    assert "agency" not in body
 
 
-@pytest.mark.parametrize("member", ["admin", "reviewer", "firm_user_a"])
+@pytest.mark.parametrize("member", ["admin", "reviewer", "manager_b", "inspector_b2"])
+def test_staff_see_the_current_agency_of_a_firm(cast, api_for, member):
+    api = api_for(getattr(cast, member))
+    assert api.get(firm_url(cast.firm_b.id)).json()["agency"] == str(cast.agency_b.id)
+    listed = api.get(FIRMS_URL, {"q": "乙物流"}).json()["results"]
+    assert [row["agency"] for row in listed] == [str(cast.agency_b.id)]
+
+
+def test_an_unassigned_firm_has_no_agency(cast, api_for):
+    firm = make_firm(cast.bureau, cast.register.taopu, 3, name="丙贸易有限公司")
+    assert api_for(cast.admin).get(firm_url(firm.id)).json()["agency"] is None
+
+
+@pytest.mark.parametrize("member", ["firm_user_a", "firm_user_b"])
+def test_firm_users_are_not_told_their_agency(cast, api_for, member):
+    api = api_for(getattr(cast, member))
+    own = api.get(FIRMS_URL).json()["results"][0]
+    assert "agency" not in own
+    assert "agency" not in api.get(firm_url(own["id"])).json()
+    assert set(own) == set(api_for(cast.admin).get(firm_url(own["id"])).json()) - {"agency"}
+
+
+@pytest.mark.parametrize(
+    "member", ["admin", "reviewer", "manager_a", "inspector_a1", "inspector_a2", "firm_user_a"]
+)
 def test_detail_for_those_who_may_see_it(cast, api_for, member):
     response = api_for(getattr(cast, member)).get(firm_url(cast.firm_a.id))
     assert response.status_code == 200
     assert response.json()["name"] == "甲化工有限公司"
 
 
-@pytest.mark.parametrize("member", ["firm_user_b", "manager_a", "inspector_b1", "outsider"])
+@pytest.mark.parametrize(
+    "member", ["firm_user_b", "manager_b", "inspector_b1", "inspector_b2", "outsider"]
+)
 def test_detail_of_an_invisible_firm_is_404(cast, api_for, member):
     response = api_for(getattr(cast, member)).get(firm_url(cast.firm_a.id))
     assert response.status_code == 404
@@ -149,8 +192,28 @@ def test_filter_by_key_category(cast, api_for):
     assert names(response) == ["丁建设有限公司"]
 
 
+def test_filter_by_agency(cast, api_for):
+    make_firm(cast.bureau, cast.register.taopu, 3, name="丙未分配有限公司")
+    api = api_for(cast.admin)
+    assert names(api.get(FIRMS_URL, {"agency": cast.agency_a.id})) == ["甲化工有限公司"]
+    assert names(api.get(FIRMS_URL, {"agency": cast.agency_b.id})) == ["乙物流有限公司"]
+    assert names(api.get(FIRMS_URL, {"agency": uuid.uuid4()})) == []
+
+
+@pytest.mark.parametrize(("member", "count"), [("inspector_a1", 1), ("inspector_b1", 0)])
+def test_the_agency_filter_only_narrows_what_agency_staff_see(cast, api_for, member, count):
+    response = api_for(getattr(cast, member)).get(FIRMS_URL, {"agency": cast.agency_a.id})
+    assert response.json()["count"] == count
+
+
+@pytest.mark.parametrize("agency", ["agency_a", "agency_b"])
+def test_a_firm_user_cannot_probe_which_agency_holds_its_firm(cast, api_for, agency):
+    response = api_for(cast.firm_user_b).get(FIRMS_URL, {"agency": getattr(cast, agency).id})
+    assert names(response) == ["乙物流有限公司"]
+
+
 def test_empty_filters_as_sent_by_a_form_filter_nothing(cast, api_for):
-    params = {"q": "", "street": "", "park": "", "key_category": ""}
+    params = {"q": "", "street": "", "park": "", "key_category": "", "agency": ""}
     response = api_for(cast.admin).get(FIRMS_URL, params)
     assert response.status_code == 200
     assert response.json()["count"] == 2
@@ -167,6 +230,7 @@ def test_filters_combine_and_stay_inside_what_the_user_sees(cast, api_for):
         ({"street": "not-a-uuid"}, "street"),
         ({"park": "123"}, "park"),
         ({"key_category": "chemicals"}, "key_category"),
+        ({"agency": "甲"}, "agency"),
     ],
 )
 def test_malformed_filters_are_400_in_the_errors_shape(cast, api_for, params, field):
@@ -212,6 +276,19 @@ def test_firms_list_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(3):
         response = api.get(FIRMS_URL)
     assert len(response.json()["results"]) == 2 + extra
+
+
+@pytest.mark.parametrize("extra", [3, 48])
+def test_an_agencys_firm_list_costs_a_fixed_number_of_queries(
+    cast, api_for, django_assert_max_num_queries, extra
+):
+    add_firms(cast, extra)
+    assign(cast.contract_a, *Firm.objects.filter(name__startswith="批量企业"))
+    api = api_for(cast.inspector_a1)
+    with django_assert_max_num_queries(3):
+        response = api.get(FIRMS_URL)
+    assert len(response.json()["results"]) == 1 + extra
+    assert {row["agency"] for row in response.json()["results"]} == {str(cast.agency_a.id)}
 
 
 @pytest.mark.parametrize("member", STAFF)

@@ -5,9 +5,21 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from contractors.models import KEY_PLACE_KINDS, Agency, Firm, Grid, Park, Street
+from contractors.models import (
+    KEY_PLACE_KINDS,
+    Agency,
+    Assignment,
+    Contract,
+    Firm,
+    FirmGroupObjectPermission,
+    FirmUserObjectPermission,
+    Grid,
+    Park,
+    Street,
+)
+from contractors.selectors import firms_visible_to, search_firms
 from contractors.uscc import uscc_error
-from portal.demo import agency_share, key_unit_counts
+from portal.demo import agency_share, contract_quota, key_unit_counts
 from portal.models import AuditEvent, Bureau, Membership, Role, User
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +61,11 @@ def snapshot():
                 "phone",
             )
         ),
-        "agencies": sorted(Agency.objects.values_list("id", "uscc", "name", "contact", "phone")),
+        # Agencies, contracts and assignments are made by the services, with fresh ids: they are
+        # compared by what identifies them to a user.
+        "agencies": sorted(
+            Agency.objects.values_list("uscc", "name", "qualification", "contact", "phone")
+        ),
         "users": sorted(
             User.objects.values_list(
                 "id",
@@ -60,9 +76,39 @@ def snapshot():
                 "membership__role",
                 "membership__agency__uscc",
                 "membership__firm__uscc",
+                "groups__agency__uscc",
+            ),
+            key=repr,
+        ),
+        "contracts": sorted(
+            Contract.objects.values_list(
+                "agency__uscc", "number", "period_start", "period_end", "quota", "note"
             )
         ),
+        "assignments": sorted(
+            Assignment.objects.values_list(
+                "contract__number", "firm__uscc", "inspector__username", "ended_at"
+            ),
+            key=repr,
+        ),
+        "agency_grants": sorted(
+            FirmGroupObjectPermission.objects.values_list(
+                "group__agency__uscc", "permission__codename", "content_object__uscc"
+            )
+        ),
+        "user_grants": sorted(
+            FirmUserObjectPermission.objects.values_list(
+                "user__username", "permission__codename", "content_object__uscc"
+            )
+        ),
+        "audit": Counter(AuditEvent.objects.values_list("action", "actor__username")),
     }
+
+
+def share_firms(number):
+    """The firms in the streets of agency `number` (1, 2, 3), by credit code."""
+    share = agency_share(Street.objects.all())[number - 1]
+    return list(Firm.objects.filter(street__in=share).order_by("uscc"))
 
 
 def test_default_district_has_the_reports_figures():
@@ -104,6 +150,13 @@ def test_default_district_has_the_reports_figures():
     agencies = list(Agency.objects.all())
     assert len(agencies) == 3
     assert all(uscc_error(a.uscc) is None and a.qualification for a in agencies)
+
+    contracts = list(Contract.objects.order_by("number"))
+    assert [c.quota for c in contracts] == [
+        contract_quota(len(share_firms(number))) for number in (1, 2, 3)
+    ]
+    assert Assignment.objects.filter(ended_at__isnull=True).count() == 5000
+    assert FirmGroupObjectPermission.objects.count() == 2 * 5000
 
 
 def test_demo_cast_has_every_role():
@@ -147,6 +200,58 @@ def test_firm_users_are_the_first_firms_of_each_agencys_streets():
         first_ten = Firm.objects.filter(street__in=share).order_by("uscc")[:10]
         first_tens |= {f.uscc for f in first_ten}
     assert with_users == first_tens
+
+
+def test_every_agency_has_a_contract_for_the_service_year_with_its_share_assigned():
+    seed(*SMALL)
+    agencies = list(Agency.objects.order_by("uscc"))
+    contracts = list(Contract.objects.order_by("number").select_related("agency"))
+    assert [c.number for c in contracts] == [f"普应急服〔2021〕{n}号" for n in (1, 2, 3)]
+    assert [c.agency for c in contracts] == agencies
+    for number, contract in enumerate(contracts, start=1):
+        assert str(contract.period_start) == "2021-01-01"
+        assert str(contract.period_end) == "2021-12-31"
+        share = share_firms(number)
+        assert contract.quota == contract_quota(len(share)) >= len(share)
+        current = contract.assignments.filter(ended_at__isnull=True)
+        assert sorted(current.values_list("firm__uscc", flat=True)) == [f.uscc for f in share]
+    assert not Firm.objects.exclude(assignments__ended_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize(("firms", "quota"), [(0, 100), (1, 100), (100, 100), (101, 200)])
+def test_contract_quotas_are_the_share_rounded_up_to_a_hundred(firms, quota):
+    assert contract_quota(firms) == quota
+
+
+def test_agency_staff_see_their_own_share_and_nothing_else():
+    seed(*SMALL)
+    shares = {number: {f.pk for f in share_firms(number)} for number in (1, 2, 3)}
+    for number, share in shares.items():
+        for role in ("manager", "inspector1", "inspector2"):
+            user = User.objects.get(username=f"a{number}-{role}")
+            assert set(firms_visible_to(user).values_list("pk", flat=True)) == share, user
+    assert not shares[1] & shares[2] and not shares[2] & shares[3] and not shares[1] & shares[3]
+
+
+def test_the_first_firms_of_each_share_are_shared_out_between_the_inspectors():
+    seed(*SMALL)
+    for number in (1, 2, 3):
+        first_ten = [f.uscc for f in share_firms(number)[:10]]
+        mine = [
+            [f.uscc for f in search_firms(User.objects.get(username=username), mine=True)]
+            for username in (f"a{number}-inspector1", f"a{number}-inspector2")
+        ]
+        assert sorted(mine[0]) == first_ten[:5]
+        assert sorted(mine[1]) == first_ten[5:]
+    shared = Assignment.objects.filter(inspector__isnull=False)
+    assert shared.count() == 30
+
+
+def test_firm_users_see_their_own_firm():
+    seed(*SMALL)
+    members = Membership.objects.filter(role=Role.FIRM_USER).select_related("user", "firm")
+    for member in members:
+        assert list(firms_visible_to(member.user)) == [member.firm]
 
 
 @separately_committed
@@ -208,6 +313,7 @@ def test_prints_the_counts_and_the_logins():
     assert "企业 300 家" in out
     assert "街道镇 10 个" in out and "工业园区 8 个" in out
     assert "重点监管单位 269 家" in out
+    assert "服务合同 3 份" in out and "已分配企业 300 家" in out
     assert "默认密码 demo-pass-2021" in out
     for username in ("admin", "reviewer", "a2-manager", "a3-inspector2"):
         assert username in out

@@ -18,8 +18,8 @@ class Command(BaseCommand):
     def help(self):
         # argparse needs a plain string, not a lazy translation.
         return _(
-            "生成确定性的普陀区演示数据（街道镇、网格、工业园区、企业、服务机构和各角色演示账号）；"
-            "相同参数生成相同数据。"
+            "生成确定性的普陀区演示数据（街道镇、网格、工业园区、企业、服务机构及其服务合同和"
+            "企业分配、各角色演示账号）；相同参数生成相同数据。"
         )
 
     def add_arguments(self, parser):
@@ -80,7 +80,8 @@ class Command(BaseCommand):
                 "已生成演示数据：企业 %(firms)d 家，街道镇 %(streets)d 个（网格 %(grids)d 个），"
                 "工业园区 %(parks)d 个，重点监管单位 %(key)d 家（消防 %(fire)d 家、"
                 "建筑施工 %(construction)d 家、重点场所 %(key_place)d 家），"
-                "第三方服务机构 %(agencies)d 家，用户 %(users)d 个。"
+                "第三方服务机构 %(agencies)d 家（服务合同 %(contracts)d 份，"
+                "已分配企业 %(assigned)d 家），用户 %(users)d 个。"
             )
             % {**counts, **key_units, "key": sum(key_units.values())}
         )
