@@ -670,20 +670,14 @@ def hazard_update(request, hazard_id):
     hazard = access_hazard_by_id(request.user, hazard_id)
     if not may_work_on_inspection(request.user, hazard.inspection):
         raise PermissionDenied
-    form = HazardForm(request.POST)
-    if form.is_valid():
-        try:
-            do_update_hazard(actor=request.user, hazard=hazard, **form.cleaned_data)
-        except InvalidTransition as refusal:
-            return _refused_for_state(
-                request, refusal, "contractors:hazard_detail", hazard_id=hazard.id
-            )
-        except ValidationError as error:
-            _add_service_errors(form, error)
-        else:
-            messages.success(request, _("隐患已保存。"))
-            return redirect("contractors:hazard_detail", hazard_id=hazard.id)
-    return _render_hazard(request, hazard, edit_form=form)
+    return _hazard_action(
+        request,
+        hazard,
+        HazardForm(request.POST),
+        do_update_hazard,
+        "edit_form",
+        lambda _hazard: _("隐患已保存。"),
+    )
 
 
 @require_POST
@@ -691,20 +685,14 @@ def hazard_update(request, hazard_id):
 def hazard_rectify(request, hazard_id):
     hazard = access_hazard_by_id(request.user, hazard_id)
     require_role(request.user, Role.FIRM_USER)
-    form = RectifyForm(request.POST)
-    if form.is_valid():
-        try:
-            do_rectify_hazard(actor=request.user, hazard=hazard, **form.cleaned_data)
-        except InvalidTransition as refusal:
-            return _refused_for_state(
-                request, refusal, "contractors:hazard_detail", hazard_id=hazard.id
-            )
-        except ValidationError as error:
-            _add_service_errors(form, error)
-        else:
-            messages.success(request, _("整改情况已报告，等待第三方服务机构复查。"))
-            return redirect("contractors:hazard_detail", hazard_id=hazard.id)
-    return _render_hazard(request, hazard, rectify_form=form)
+    return _hazard_action(
+        request,
+        hazard,
+        RectifyForm(request.POST),
+        do_rectify_hazard,
+        "rectify_form",
+        lambda _hazard: _("整改情况已报告，等待第三方服务机构复查。"),
+    )
 
 
 @require_POST
@@ -712,10 +700,22 @@ def hazard_rectify(request, hazard_id):
 def hazard_reinspect(request, hazard_id):
     hazard = access_hazard_by_id(request.user, hazard_id)
     require_role(request.user, *AGENCY_ROLES)
-    form = ReinspectForm(request.POST)
+    return _hazard_action(
+        request,
+        hazard,
+        ReinspectForm(request.POST),
+        do_reinspect_hazard,
+        "reinspect_form",
+        _reinspection_message,
+    )
+
+
+def _hazard_action(request, hazard, form, service, form_name, success_message):
+    """Run a hazard service on a valid form: back to the hazard page with a message, or the
+    page again with the refusal at its fields."""
     if form.is_valid():
         try:
-            hazard = do_reinspect_hazard(actor=request.user, hazard=hazard, **form.cleaned_data)
+            updated = service(actor=request.user, hazard=hazard, **form.cleaned_data)
         except InvalidTransition as refusal:
             return _refused_for_state(
                 request, refusal, "contractors:hazard_detail", hazard_id=hazard.id
@@ -723,9 +723,9 @@ def hazard_reinspect(request, hazard_id):
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
-            messages.success(request, _reinspection_message(hazard))
+            messages.success(request, success_message(updated))
             return redirect("contractors:hazard_detail", hazard_id=hazard.id)
-    return _render_hazard(request, hazard, reinspect_form=form)
+    return _render_hazard(request, hazard, **{form_name: form})
 
 
 def _reinspection_message(hazard):
