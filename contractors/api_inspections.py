@@ -42,6 +42,7 @@ from contractors.services import (
     do_update_hazard,
     do_update_inspection,
 )
+from documents.selectors import documents_visible_to
 from portal.access import membership_of
 from portal.api_support import error_responses, paginated_response
 from portal.models import Role
@@ -169,6 +170,19 @@ class InspectionDetailSerializer(InspectionSerializer):
         read_only_fields = fields
 
 
+class SubmittedInspectionSerializer(InspectionDetailSerializer):
+    documents = serializers.ListField(
+        source="drafted_document_ids",
+        child=serializers.UUIDField(),
+        read_only=True,
+        help_text=gettext_lazy("本次提交起草的待审核文书的 id"),
+    )
+
+    class Meta(InspectionDetailSerializer.Meta):
+        fields = [*InspectionDetailSerializer.Meta.fields, "documents"]
+        read_only_fields = fields
+
+
 class InspectionUpdateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Inspection.Kind.choices)
     campaign = serializers.CharField(required=False, allow_blank=True)
@@ -225,6 +239,19 @@ class HazardCreateSerializer(HazardUpdateSerializer):
         allow_null=True,
         help_text=gettext_lazy("发现该隐患的检查项的 id"),
     )
+
+
+class ReinspectedHazardSerializer(HazardSerializer):
+    document = serializers.UUIDField(
+        source="drafted_opinion_id",
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("起草或更新的整改复查意见书的 id；没有时为 null"),
+    )
+
+    class Meta(HazardSerializer.Meta):
+        fields = [*HazardSerializer.Meta.fields, "document"]
+        read_only_fields = fields
 
 
 class HazardFilterSerializer(serializers.Serializer):
@@ -288,17 +315,29 @@ def _checklist_item(inspection, item_id):
     return item
 
 
-def _inspection_detail(user, inspection_id):
+def _detailed_inspection(user, inspection_id):
     inspection = access_inspection_by_id(user, inspection_id)
     inspection.checklist_entries = list(checklist_with_answers(inspection))
     inspection.visible_hazards = list(
         hazards_visible_to(user).filter(inspection=inspection).order_by("created_at")
     )
-    return InspectionDetailSerializer(inspection).data
+    return inspection
+
+
+def _inspection_detail(user, inspection_id):
+    return InspectionDetailSerializer(_detailed_inspection(user, inspection_id)).data
 
 
 def _hazard_data(user, hazard_id):
     return HazardSerializer(access_hazard_by_id(user, hazard_id)).data
+
+
+def _visible_document_id(user, document):
+    # The opinion belongs to the agency of the order it follows up: an agency that took the firm
+    # over re-inspects, but may not see that agency's documents.
+    if document is None or not documents_visible_to(user).filter(pk=document.pk).exists():
+        return None
+    return document.pk
 
 
 def _filtered_inspections(user, filters):
@@ -414,12 +453,20 @@ class InspectionSubmitView(ServiceErrorsMixin, APIView):
         operation_id="inspections_submit",
         tags=TAGS,
         request=None,
-        responses={200: InspectionDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={
+            200: SubmittedInspectionSerializer,
+            **error_responses(400, 401, 403, 404, 409),
+        },
+        description=gettext_lazy(
+            "提交检查，起草现场检查记录和（有待整改隐患时）责令限期整改指令书，交机关审核。"
+        ),
     )
     def post(self, request, inspection_id):
         inspection = access_inspection_by_id(request.user, inspection_id)
-        do_submit_inspection(actor=request.user, inspection=inspection)
-        return Response(_inspection_detail(request.user, inspection.pk))
+        submitted = do_submit_inspection(actor=request.user, inspection=inspection)
+        detail = _detailed_inspection(request.user, inspection.pk)
+        detail.drafted_document_ids = [document.pk for document in submitted.drafted_documents]
+        return Response(SubmittedInspectionSerializer(detail).data)
 
 
 # --- Hazards -------------------------------------------------------------------------------------
@@ -480,13 +527,15 @@ class HazardReinspectView(ServiceErrorsMixin, APIView):
         operation_id="hazards_reinspect",
         tags=HAZARD_TAGS,
         request=ReinspectSerializer,
-        responses={200: HazardSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: ReinspectedHazardSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request, hazard_id):
         hazard = access_hazard_by_id(request.user, hazard_id)
         fields = _parsed(ReinspectSerializer, request.data)
-        do_reinspect_hazard(actor=request.user, hazard=hazard, **fields)
-        return Response(_hazard_data(request.user, hazard.pk))
+        reinspected = do_reinspect_hazard(actor=request.user, hazard=hazard, **fields)
+        shown = access_hazard_by_id(request.user, hazard.pk)
+        shown.drafted_opinion_id = _visible_document_id(request.user, reinspected.drafted_opinion)
+        return Response(ReinspectedHazardSerializer(shown).data)
 
 
 # --- Evidence ------------------------------------------------------------------------------------

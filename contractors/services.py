@@ -65,6 +65,7 @@ from contractors.selectors import (
     inspections_visible_to,
 )
 from contractors.uscc import normalise_uscc
+from documents.drafting import draft_inspection_documents, draft_reinspection_opinion
 from portal.access import membership_of
 from portal.models import AGENCY_ROLES, Bureau, Role, User
 from portal.services import record_audit_event, record_audit_events
@@ -1056,6 +1057,7 @@ def do_submit_inspection(*, actor, inspection):
             "verified_on_spot": len(on_spot),
         },
     )
+    inspection.drafted_documents = draft_inspection_documents(actor=actor, inspection=inspection)
     return inspection
 
 
@@ -1211,6 +1213,7 @@ def do_reinspect_hazard(*, actor, hazard, passed, note, evidence, deadline=None)
             "evidence": evidence_ids,
         },
     )
+    hazard.drafted_opinion = draft_reinspection_opinion(actor=actor, hazard=hazard)
     return hazard
 
 

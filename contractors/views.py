@@ -85,6 +85,7 @@ from contractors.services import (
     do_unassign_firms,
     do_update_hazard,
 )
+from documents.selectors import documents_visible_to
 from portal.access import membership_of, require_role
 from portal.models import AGENCY_ROLES, BUREAU_ROLES, Role
 
@@ -484,6 +485,9 @@ def _render_inspection(request, inspection, *, hazard_form=None):
             "groups": _checklist_groups(inspection),
             "hazards": inspection.hazards.order_by("created_at"),
             "evidence": _evidence_of(request.user, inspection=inspection, hazard=None),
+            "documents": documents_visible_to(request.user)
+            .filter(inspection=inspection)
+            .order_by("doc_type", "-version"),
             "can_work": can_work,
             "hazard_form": hazard_form if can_work else None,
             "answers": ChecklistAnswer.Answer,
@@ -744,4 +748,7 @@ def _evidence_of(user, **filters):
 @login_required
 def evidence_download(request, evidence_id):
     evidence = access_evidence_by_id(request.user, evidence_id)
-    return redirect(do_issue_evidence_download(actor=request.user, evidence=evidence))
+    thumbnail = request.GET.get("thumbnail") == "1" and bool(evidence.thumbnail_key)
+    return redirect(
+        do_issue_evidence_download(actor=request.user, evidence=evidence, thumbnail=thumbnail)
+    )

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from contractors import api as contractors_api
 from contractors import api_inspections
+from documents import api as documents_api
 from portal import api as portal_api
 
 urlpatterns = [
@@ -87,6 +88,33 @@ urlpatterns = [
         api_inspections.EvidenceDownloadView.as_view(),
         name="api-evidence-download",
     ),
+    path("v1/documents/", documents_api.DocumentListView.as_view(), name="api-documents"),
+    path(
+        "v1/documents/<uuid:document_id>/",
+        documents_api.DocumentDetailView.as_view(),
+        name="api-document",
+    ),
+    path(
+        "v1/documents/<uuid:document_id>/approve/",
+        documents_api.DocumentApproveView.as_view(),
+        name="api-document-approve",
+    ),
+    path(
+        "v1/documents/<uuid:document_id>/reject/",
+        documents_api.DocumentRejectView.as_view(),
+        name="api-document-reject",
+    ),
+    path(
+        "v1/documents/<uuid:document_id>/download/",
+        documents_api.DocumentDownloadView.as_view(),
+        name="api-document-download",
+    ),
+    path(
+        "v1/documents/<uuid:document_id>/acknowledge/",
+        documents_api.DocumentAcknowledgeView.as_view(),
+        name="api-document-acknowledge",
+    ),
+    path("v1/stats/summary/", portal_api.StatsSummaryView.as_view(), name="api-stats-summary"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

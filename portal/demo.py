@@ -28,6 +28,7 @@ from contractors.services import (
     do_share_out_firms,
 )
 from contractors.uscc import make_uscc
+from portal.demo_activity import build_demo_activity
 from portal.models import Bureau, Membership, Role, User
 from portal.services import do_add_member, record_audit_event
 
@@ -365,6 +366,9 @@ def build_demo_district(*, firms, password):
     contracts, assigned = build_contracts(bureau, agencies, firm_rows, streets)
     share_out(agencies, firm_rows, streets, users)
     do_install_default_checklist(actor=None, bureau=bureau)
+    inspections = build_demo_activity(
+        bureau, [firms_in_share(firm_rows, share) for share in agency_share(streets)], users
+    )
     counts = {
         "firms": len(firm_rows),
         "streets": len(streets),
@@ -375,6 +379,7 @@ def build_demo_district(*, firms, password):
         "contracts": len(contracts),
         "assigned": assigned,
         "users": len(users),
+        "inspections": inspections,
     }
     record_audit_event(actor=None, action="demo.seed", target=bureau, bureau=bureau, detail=counts)
     return counts

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 class User(AbstractUser):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     full_name = models.CharField(_("姓名"), max_length=64, blank=True)
+    # An inspector's enforcement or inspection certificate, cited in every document.
+    certificate_number = models.CharField(_("证件号"), max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("用户")
@@ -82,12 +84,12 @@ class Membership(models.Model):
                 name="membership_organisation_matches_role",
                 condition=(
                     models.Q(
-                        role__in=[r.value for r in BUREAU_ROLES],
+                        role__in=sorted(r.value for r in BUREAU_ROLES),
                         agency__isnull=True,
                         firm__isnull=True,
                     )
                     | models.Q(
-                        role__in=[r.value for r in AGENCY_ROLES],
+                        role__in=sorted(r.value for r in AGENCY_ROLES),
                         agency__isnull=False,
                         firm__isnull=True,
                     )

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "guardian",
     "portal",
     "contractors",
+    "documents",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +198,8 @@ SPECTACULAR_SETTINGS = {
         "EvidenceStatusEnum": "contractors.models.Evidence.Status",
         "InspectionKindEnum": "contractors.models.Inspection.Kind",
         "StreetKindEnum": "contractors.models.StreetKind",
+        "DocumentStatusEnum": "documents.models.Document.Status",
+        "DocTypeEnum": "documents.models.DocType",
     },
     # The docs page must work on a closed network: Swagger UI and ReDoc from local static files.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -216,9 +221,32 @@ REGISTER_IMPORT_MAX_BYTES = int(os.environ.get("REGISTER_IMPORT_MAX_BYTES", str(
 DATA_UPLOAD_MAX_MEMORY_SIZE = REGISTER_IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = REGISTER_IMPORT_MAX_BYTES + 1024 * 1024
 
+# Legal documents: LibreOffice turns the signed DOCX into PDF, one conversion at a time per
+# worker; without it the portal issues DOCX only and says so on the page.
+SOFFICE_BINARY = os.environ.get("SOFFICE_BINARY", "soffice")
+PDF_TIMEOUT_SECONDS = int(os.environ.get("PDF_TIMEOUT_SECONDS", "120"))
+PDF_MAX_ATTEMPTS = int(os.environ.get("PDF_MAX_ATTEMPTS", "5"))
+DOCUMENT_TEMPLATE_MAX_BYTES = int(
+    os.environ.get("DOCUMENT_TEMPLATE_MAX_BYTES", str(5 * 1024 * 1024))
+)
+
+# Background work (PDF conversion). The embedded default runs each task at once in the
+# process that enqueues it; TASKS_BACKEND=database queues them for `manage.py db_worker`.
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+        }[TASKS_BACKEND]
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # One line per task state change is noise; failures are logged by the jobs themselves.
+    "loggers": {"django_tasks": {"level": "WARNING"}},
 }

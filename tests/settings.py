@@ -14,3 +14,5 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "1000/min"}}  # noqa: F405
+# Jobs are queued, not run: a test that needs one (the PDF conversion) runs it itself.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}

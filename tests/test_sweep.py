@@ -24,6 +24,9 @@ from contractors.services import (
     do_record_hazard,
     do_start_inspection,
 )
+from documents.drafting import current_template
+from documents.models import DocType
+from tests.documents.factories import signed_order
 
 # The views anyone may open without logging in, by URL name. Nothing else is public. The two
 # local-storage endpoints stand in for S3's presigned URLs: their signed token or policy is the
@@ -151,6 +154,13 @@ OBJECTS = {
     "inspection_id": lambda cast: _draft_inspection(cast).pk,
     "hazard_id": lambda cast: _hazard(cast).pk,
     "evidence_id": lambda cast: _evidence(cast).pk,
+    # Signed, so that the firm's side and the downloads have something to reach.
+    "document_id": lambda cast: signed_order(cast, hazards=1).pk,
+    "fmt": lambda cast: "docx",
+    # Templates are the bureau's own: no agency or firm may reach them.
+    "template_id": lambda cast: (
+        current_template(bureau=cast.bureau, doc_type=DocType.RECTIFICATION_ORDER).pk
+    ),
 }
 
 

@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '成员身份',
                 'verbose_name_plural': '成员身份',
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('agency__isnull', True), ('firm__isnull', True), ('role__in', ['bureau_reviewer', 'bureau_admin'])), models.Q(('agency__isnull', False), ('firm__isnull', True), ('role__in', ['agency_inspector', 'agency_manager'])), models.Q(('agency__isnull', True), ('firm__isnull', False), ('role', 'firm_user')), _connector='OR'), name='membership_organisation_matches_role')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('agency__isnull', True), ('firm__isnull', True), ('role__in', ['bureau_admin', 'bureau_reviewer'])), models.Q(('agency__isnull', False), ('firm__isnull', True), ('role__in', ['agency_inspector', 'agency_manager'])), models.Q(('agency__isnull', True), ('firm__isnull', False), ('role', 'firm_user')), _connector='OR'), name='membership_organisation_matches_role')],
             },
         ),
     ]

@@ -466,8 +466,9 @@ def test_the_agency_submits_once(cast, draft, api_for):
     body = response.json()
     assert body["status"] == "submitted"
     assert body["submitted_at"]
-    # The documents are drafted by the documents issue; until then there are none to name.
-    assert "documents" not in body
+    # Without hazards only the inspection record is drafted.
+    assert body["documents"] == [str(document.pk) for document in draft.documents.all()]
+    assert len(body["documents"]) == 1
     again = api.post(inspection_url(draft, "submit"))
     assert again.status_code == 409
     assert again.json()["detail"]

@@ -81,7 +81,8 @@ class Command(BaseCommand):
                 "工业园区 %(parks)d 个，重点监管单位 %(key)d 家（消防 %(fire)d 家、"
                 "建筑施工 %(construction)d 家、重点场所 %(key_place)d 家），"
                 "第三方服务机构 %(agencies)d 家（服务合同 %(contracts)d 份，"
-                "已分配企业 %(assigned)d 家），用户 %(users)d 个。"
+                "已分配企业 %(assigned)d 家），用户 %(users)d 个，"
+                "已提交检查 %(inspections)d 次（含起草的法律文书）。"
             )
             % {**counts, **key_units, "key": sum(key_units.values())}
         )

@@ -1,0 +1,81 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from documents.models import DocType, Document, DocumentSettings
+from documents.services import SETTINGS_FIELDS
+
+DOC_TYPE_CHOICES = [("", _("全部类型"))] + DocType.choices
+
+
+class ReviewQueueForm(forms.Form):
+    agency = forms.ModelChoiceField(
+        label=_("服务机构"), queryset=None, required=False, empty_label=_("全部机构")
+    )
+    street = forms.ModelChoiceField(
+        label=_("所属街道"), queryset=None, required=False, empty_label=_("全部街道镇")
+    )
+    doc_type = forms.ChoiceField(label=_("文书类型"), required=False, choices=DOC_TYPE_CHOICES)
+
+    def __init__(self, *args, agencies, streets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = agencies
+        self.fields["street"].queryset = streets
+
+    def queue_arguments(self):
+        data = self.cleaned_data
+        return {
+            "agency": data["agency"].pk if data["agency"] else None,
+            "street": data["street"].pk if data["street"] else None,
+            "doc_type": data["doc_type"] or None,
+        }
+
+
+class DocumentFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("状态"), required=False, choices=[("", _("全部"))] + Document.Status.choices
+    )
+    doc_type = forms.ChoiceField(label=_("文书类型"), required=False, choices=DOC_TYPE_CHOICES)
+
+
+class RejectForm(forms.Form):
+    # Whether a reason was given is the service's rule; its refusal lands on this field.
+    reason = forms.CharField(
+        label=_("退回原因"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class TemplateUploadForm(forms.Form):
+    doc_type = forms.ChoiceField(label=_("文书类型"), choices=DocType.choices)
+    file = forms.FileField(
+        label=_("模板文件"),
+        help_text=_("Word（.docx）文件。上传后系统先用示例数据试生成，能正常生成才会启用。"),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        # Refused before it is read into memory; the service checks the bytes it is given.
+        if upload.size > settings.DOCUMENT_TEMPLATE_MAX_BYTES:
+            raise forms.ValidationError(
+                _("文件过大（%(size)d 字节），上限为 %(limit)d 字节。")
+                % {"size": upload.size, "limit": settings.DOCUMENT_TEMPLATE_MAX_BYTES}
+            )
+        return upload
+
+
+class DocumentSettingsForm(forms.ModelForm):
+    """Parses the settings; the service checks and saves them (this form never saves)."""
+
+    class Meta:
+        model = DocumentSettings
+        fields = SETTINGS_FIELDS
+        help_texts = {
+            name: _(
+                "可用占位符：{bureau} 局简称、{prefix} 文书代字、{year} 年份、{sequence} 序号。"
+            )
+            for name in SETTINGS_FIELDS
+            if name.endswith("_format")
+        }
