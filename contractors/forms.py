@@ -332,7 +332,27 @@ class ReinspectForm(forms.Form):
     evidence = EvidenceIdsField(required=False)
 
 
-class InspectionFilterForm(forms.Form):
+class PeriodFilterForm(forms.Form):
+    """Lists reached from the dashboard's figures take its period as `from` and `to`, names
+    that are Python keywords, so the fields are added by name."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        widget = forms.DateInput(attrs={"type": "date"})
+        self.fields["from"] = forms.DateField(label=_("检查日期自"), required=False, widget=widget)
+        self.fields["to"] = forms.DateField(label=_("至"), required=False, widget=widget)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from") and data.get("to") and data["from"] > data["to"]:
+            self.add_error("to", _("结束日期不能早于开始日期。"))
+        return data
+
+    def period(self):
+        return {"date_from": self.cleaned_data.get("from"), "date_to": self.cleaned_data.get("to")}
+
+
+class InspectionFilterForm(PeriodFilterForm):
     agency = forms.ModelChoiceField(
         label=_("服务机构"), queryset=None, required=False, empty_label=_("全部机构")
     )
@@ -357,7 +377,40 @@ class InspectionFilterForm(forms.Form):
             self.fields["agency"].queryset = agencies
 
 
-class HazardFilterForm(forms.Form):
+class HazardFilterForm(PeriodFilterForm):
     status = forms.ChoiceField(
         label=_("状态"), required=False, choices=[("", _("全部"))] + Hazard.Status.choices
     )
+    category = forms.ChoiceField(
+        label=_("隐患类别"), required=False, choices=[("", _("全部"))] + HazardCategory.choices
+    )
+    level = forms.ChoiceField(
+        label=_("隐患等级"), required=False, choices=[("", _("全部"))] + HazardLevel.choices
+    )
+    street = forms.ModelChoiceField(
+        label=_("所属街道"), queryset=None, required=False, empty_label=_("全部街道镇")
+    )
+    park = forms.ModelChoiceField(
+        label=_("工业园区"), queryset=None, required=False, empty_label=_("全部园区")
+    )
+    agency = forms.ModelChoiceField(
+        label=_("服务机构"), queryset=None, required=False, empty_label=_("全部机构")
+    )
+
+    def __init__(self, *args, streets, parks, agencies=None, **kwargs):
+        """`agencies`: None where the user cannot choose one (agency staff, firm users)."""
+        super().__init__(*args, **kwargs)
+        self.fields["street"].queryset = streets
+        self.fields["park"].queryset = parks
+        if agencies is None:
+            del self.fields["agency"]
+        else:
+            self.fields["agency"].queryset = agencies
+
+    def filters(self):
+        data = self.cleaned_data
+        return {
+            **self.period(),
+            **{name: data.get(name) for name in ("status", "category", "level", "street", "park")},
+            "agency": data.get("agency"),
+        }

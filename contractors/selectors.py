@@ -459,6 +459,44 @@ def agency_staff_of(agency_id):
     ).order_by("full_name", "username")
 
 
+def in_period(queryset, *, date_from=None, date_to=None, prefix=""):
+    """Rows of inspections submitted with an inspection date in the period, as the statistics
+    count them (drafts never count); unchanged without a period."""
+    if not (date_from or date_to):
+        return queryset
+    queryset = queryset.filter(**{f"{prefix}submitted_at__isnull": False})
+    if date_from:
+        queryset = queryset.filter(**{f"{prefix}inspected_on__gte": date_from})
+    if date_to:
+        queryset = queryset.filter(**{f"{prefix}inspected_on__lte": date_to})
+    return queryset
+
+
+def filter_hazards(
+    hazards,
+    *,
+    date_from=None,
+    date_to=None,
+    status=None,
+    category=None,
+    level=None,
+    street=None,
+    park=None,
+    agency=None,
+):
+    """The hazards behind a dashboard figure: by inspection period, state, kind and place."""
+    hazards = in_period(hazards, date_from=date_from, date_to=date_to, prefix="inspection__")
+    wanted = {
+        "status": status,
+        "category": category,
+        "level": level,
+        "firm__street": street,
+        "firm__park": park,
+        "inspection__agency": agency,
+    }
+    return hazards.filter(**{field: value for field, value in wanted.items() if value})
+
+
 def hazards_awaiting_reinspection(user):
     """Rectified hazards of the firms the user's agency holds now: the agency re-inspects them."""
     held = firms_visible_to(user).values("pk")

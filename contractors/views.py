@@ -53,10 +53,12 @@ from contractors.selectors import (
     contract_firms,
     contracts_visible_to,
     evidence_visible_to,
+    filter_hazards,
     firms_visible_to,
     grids_of,
     hazards_awaiting_reinspection,
     hazards_visible_to,
+    in_period,
     inspections_visible_to,
     inspectors_of,
     may_work_on_inspection,
@@ -452,6 +454,7 @@ def inspection_list(request):
 
 
 def _filtered_inspections(inspections, data):
+    inspections = in_period(inspections, date_from=data.get("from"), date_to=data.get("to"))
     if data.get("agency"):
         inspections = inspections.filter(agency=data["agency"])
     if data.get("street"):
@@ -613,14 +616,20 @@ def hazard_list(request):
     membership = membership_of(request.user)
     if membership is None:
         raise PermissionDenied
-    form = None
-    if membership.is_agency_staff:
+    form = HazardFilterForm(
+        request.GET or None,
+        streets=streets_of(request.user),
+        parks=parks_of(request.user),
+        agencies=agencies_of(request.user) if membership.is_bureau_staff else None,
+    )
+    # Agency staff come here for their re-inspection queue unless they ask for a selection.
+    is_queue = membership.is_agency_staff and not request.GET.keys() - {"page"}
+    if is_queue:
         hazards = hazards_awaiting_reinspection(request.user)
     else:
-        form = HazardFilterForm(request.GET or None)
-        hazards = hazards_visible_to(request.user)
-        if form.is_valid() and form.cleaned_data["status"]:
-            hazards = hazards.filter(status=form.cleaned_data["status"])
+        hazards = hazards_visible_to(request.user).select_related("firm__street")
+        if form.is_valid():
+            hazards = filter_hazards(hazards, **form.filters())
     page = Paginator(hazards.order_by("deadline", "created_at"), HAZARDS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -628,7 +637,11 @@ def hazard_list(request):
     for hazard in page.object_list:
         hazard.days_left = (hazard.deadline - today).days
         hazard.days_overdue = -hazard.days_left
-    return render(request, "contractors/hazards/list.html", {"form": form, "page": page})
+    return render(
+        request,
+        "contractors/hazards/list.html",
+        {"form": form, "page": page, "is_queue": is_queue},
+    )
 
 
 @require_GET

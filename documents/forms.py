@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from contractors.forms import PeriodFilterForm
 from documents.models import DocType, Document, DocumentSettings
 from documents.services import SETTINGS_FIELDS
 
@@ -31,11 +32,34 @@ class ReviewQueueForm(forms.Form):
         }
 
 
-class DocumentFilterForm(forms.Form):
+class DocumentFilterForm(PeriodFilterForm):
     status = forms.ChoiceField(
         label=_("状态"), required=False, choices=[("", _("全部"))] + Document.Status.choices
     )
     doc_type = forms.ChoiceField(label=_("文书类型"), required=False, choices=DOC_TYPE_CHOICES)
+    agency = forms.ModelChoiceField(
+        label=_("服务机构"), queryset=None, required=False, empty_label=_("全部机构")
+    )
+    street = forms.ModelChoiceField(
+        label=_("所属街道"), queryset=None, required=False, empty_label=_("全部街道镇")
+    )
+
+    def __init__(self, *args, streets, agencies=None, **kwargs):
+        """The period is the signing date here; `agencies`: None for agency staff."""
+        super().__init__(*args, **kwargs)
+        self.fields["from"].label = _("签发日期自")
+        self.fields["street"].queryset = streets
+        if agencies is None:
+            del self.fields["agency"]
+        else:
+            self.fields["agency"].queryset = agencies
+
+    def filters(self):
+        data = self.cleaned_data
+        return {
+            **self.period(),
+            **{name: data.get(name) for name in ("status", "doc_type", "street", "agency")},
+        }
 
 
 class RejectForm(forms.Form):

@@ -35,7 +35,22 @@ def access_document_by_id(user, document_id):
         raise Http404 from None
 
 
-def filter_documents(documents, *, status=None, doc_type=None, firm=None, agency=None, street=None):
+def filter_documents(
+    documents,
+    *,
+    status=None,
+    doc_type=None,
+    firm=None,
+    agency=None,
+    street=None,
+    date_from=None,
+    date_to=None,
+):
+    """Documents by state, type, firm, agency, street and signing date (the bureau's days)."""
+    if date_from:
+        documents = documents.filter(approved_at__date__gte=date_from)
+    if date_to:
+        documents = documents.filter(approved_at__date__lte=date_to)
     if status:
         documents = documents.filter(status=status)
     if doc_type:

@@ -92,9 +92,13 @@ def document_list(request):
     documents = documents_visible_to(request.user).order_by("-created_at", "pk")
     form = None
     if membership.role != Role.FIRM_USER:
-        form = DocumentFilterForm(request.GET or None)
+        form = DocumentFilterForm(
+            request.GET or None,
+            streets=streets_of(request.user),
+            agencies=agencies_of(request.user) if membership.is_bureau_staff else None,
+        )
         if form.is_valid():
-            documents = filter_documents(documents, **form.cleaned_data)
+            documents = filter_documents(documents, **form.filters())
     return render(
         request,
         "documents/list.html",

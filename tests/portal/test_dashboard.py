@@ -102,6 +102,38 @@ def test_every_figure_links_to_the_list_behind_it(work, cast, client_for):
     assert assigned in links
 
 
+def count_on(client, link):
+    """The total a list page states ("共 N 项隐患" and the like)."""
+    content = client.get(link).content.decode()
+    return int(re.search(r"共 (\d+) (?:项隐患|次检查|份文书)", content).group(1))
+
+
+def test_the_lists_behind_the_figures_count_the_same(work, cast, client_for):
+    add_work(work, cast, firms=3, street=cast.register.changshou, park=cast.register.park)
+    add_work(work, cast, firms=2, street=cast.register.taopu, agency=cast.agency_b, month=5)
+    add_work(work, cast, firms=4, month=8)  # outside the period: never counted
+    client = client_for(cast.reviewer)
+    links = links_in(page(client, **PERIOD).content.decode())
+
+    def link(target, **wanted):
+        return next(
+            found
+            for found in links
+            if found.startswith(reverse(target)) and query_of(found) == {**PERIOD, **wanted}
+        )
+
+    hazards = "contractors:hazard_list"
+    assert count_on(client, link(hazards)) == 15
+    assert count_on(client, link(hazards, status="verified")) == 5
+    assert count_on(client, link(hazards, level="major")) == 5
+    assert count_on(client, link(hazards, category="fire")) == 5
+    assert count_on(client, link(hazards, street=str(cast.register.taopu.pk))) == 6
+    assert count_on(client, link(hazards, agency=str(cast.agency_b.pk))) == 6
+    assert count_on(client, link(hazards, park=str(cast.register.park.pk))) == 9
+    assert count_on(client, link("contractors:inspection_list")) == 5
+    assert count_on(client, link("documents:document_list", status="approved")) == 5
+
+
 def test_the_charts_get_their_figures_and_a_locally_served_library(work, cast, client_for):
     add_work(work, cast, firms=2)
     content = page(client_for(cast.admin), **PERIOD).content.decode()
