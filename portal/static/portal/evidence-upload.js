@@ -43,6 +43,10 @@
       return new Error(messages.join(" ") || fallback);
     }, function () {
       return new Error(fallback + "（" + response.status + "）");
+    }).then(function (error) {
+      // The portal refused this file (type, size, content): sending it again cannot help.
+      error.refused = response.status === 400;
+      return error;
     });
   }
 
@@ -177,7 +181,10 @@
 
   Upload.prototype.fail = function (error) {
     var self = this;
+    // A full bar beside the failure would read as "uploaded".
+    self.bar.hidden = true;
     self.say("上传失败：" + error.message, true);
+    if (error.refused) return;
     var retry = document.createElement("button");
     retry.type = "button";
     retry.className = "secondary tap";
@@ -185,6 +192,7 @@
     retry.addEventListener("click", function () {
       retry.remove();
       self.bar.value = 0;
+      self.bar.hidden = false;
       self.run();
     });
     self.row.append(retry);
