@@ -44,7 +44,7 @@ from contractors.services import (
 )
 from documents.selectors import documents_visible_to
 from portal.access import membership_of
-from portal.api_support import error_responses, paginated_response
+from portal.api_support import error_responses, paginated_response, parsed
 from portal.models import Role
 
 
@@ -293,12 +293,6 @@ class ReinspectSerializer(serializers.Serializer):
 # --- Helpers -------------------------------------------------------------------------------------
 
 
-def _parsed(serializer_class, data, *, partial=False):
-    params = serializer_class(data=data, partial=partial)
-    params.is_valid(raise_exception=True)
-    return dict(params.validated_data)
-
-
 def _visible_firm(user, firm_id):
     """The firm named in a request body; the same 400 for a missing firm and one not visible."""
     firm = firms_visible_to(user).filter(pk=firm_id).first()
@@ -375,7 +369,7 @@ class InspectionListView(ServiceErrorsMixin, GenericAPIView):
         responses={200: InspectionSerializer(many=True), **error_responses(400, 401)},
     )
     def get(self, request):
-        filters = _parsed(InspectionFilterSerializer, request.query_params)
+        filters = parsed(InspectionFilterSerializer, request.query_params)
         return paginated_response(
             self, _filtered_inspections(request.user, filters), InspectionSerializer
         )
@@ -387,7 +381,7 @@ class InspectionListView(ServiceErrorsMixin, GenericAPIView):
         responses={201: InspectionDetailSerializer, **error_responses(400, 401, 403)},
     )
     def post(self, request):
-        fields = _parsed(InspectionCreateSerializer, request.data)
+        fields = parsed(InspectionCreateSerializer, request.data)
         firm = _visible_firm(request.user, fields.pop("firm"))
         inspection = do_start_inspection(actor=request.user, firm=firm, **fields)
         return Response(
@@ -412,7 +406,7 @@ class InspectionDetailView(ServiceErrorsMixin, APIView):
     )
     def patch(self, request, inspection_id):
         inspection = access_inspection_by_id(request.user, inspection_id)
-        fields = _parsed(InspectionUpdateSerializer, request.data, partial=True)
+        fields = parsed(InspectionUpdateSerializer, request.data, partial=True)
         do_update_inspection(actor=request.user, inspection=inspection, **fields)
         return Response(_inspection_detail(request.user, inspection.pk))
 
@@ -426,7 +420,7 @@ class InspectionAnswerView(ServiceErrorsMixin, APIView):
     )
     def post(self, request, inspection_id):
         inspection = access_inspection_by_id(request.user, inspection_id)
-        fields = _parsed(AnswerSerializer, request.data)
+        fields = parsed(AnswerSerializer, request.data)
         item = _checklist_item(inspection, fields.pop("item"))
         do_answer_item(actor=request.user, inspection=inspection, item=item, **fields)
         return Response(ChecklistEntrySerializer(_checklist_item(inspection, item.pk)).data)
@@ -441,7 +435,7 @@ class InspectionHazardView(ServiceErrorsMixin, APIView):
     )
     def post(self, request, inspection_id):
         inspection = access_inspection_by_id(request.user, inspection_id)
-        fields = _parsed(HazardCreateSerializer, request.data)
+        fields = parsed(HazardCreateSerializer, request.data)
         item_id = fields.pop("item", None)
         item = _checklist_item(inspection, item_id) if item_id else None
         hazard = do_record_hazard(actor=request.user, inspection=inspection, item=item, **fields)
@@ -482,7 +476,7 @@ class HazardListView(GenericAPIView):
         responses={200: HazardSerializer(many=True), **error_responses(400, 401)},
     )
     def get(self, request):
-        filters = _parsed(HazardFilterSerializer, request.query_params)
+        filters = parsed(HazardFilterSerializer, request.query_params)
         return paginated_response(self, _filtered_hazards(request.user, filters), HazardSerializer)
 
 
@@ -503,7 +497,7 @@ class HazardDetailView(ServiceErrorsMixin, APIView):
     )
     def patch(self, request, hazard_id):
         hazard = access_hazard_by_id(request.user, hazard_id)
-        fields = _parsed(HazardUpdateSerializer, request.data, partial=True)
+        fields = parsed(HazardUpdateSerializer, request.data, partial=True)
         do_update_hazard(actor=request.user, hazard=hazard, **fields)
         return Response(_hazard_data(request.user, hazard.pk))
 
@@ -517,7 +511,7 @@ class HazardRectifyView(ServiceErrorsMixin, APIView):
     )
     def post(self, request, hazard_id):
         hazard = access_hazard_by_id(request.user, hazard_id)
-        fields = _parsed(RectifySerializer, request.data)
+        fields = parsed(RectifySerializer, request.data)
         do_rectify_hazard(actor=request.user, hazard=hazard, **fields)
         return Response(_hazard_data(request.user, hazard.pk))
 
@@ -531,7 +525,7 @@ class HazardReinspectView(ServiceErrorsMixin, APIView):
     )
     def post(self, request, hazard_id):
         hazard = access_hazard_by_id(request.user, hazard_id)
-        fields = _parsed(ReinspectSerializer, request.data)
+        fields = parsed(ReinspectSerializer, request.data)
         reinspected = do_reinspect_hazard(actor=request.user, hazard=hazard, **fields)
         shown = access_hazard_by_id(request.user, hazard.pk)
         shown.drafted_opinion_id = _visible_document_id(request.user, reinspected.drafted_opinion)
@@ -650,7 +644,7 @@ class EvidenceUploadView(ServiceErrorsMixin, APIView):
         ),
     )
     def post(self, request):
-        fields = _parsed(UploadRequestSerializer, request.data)
+        fields = parsed(UploadRequestSerializer, request.data)
         inspection, hazard = _slot_target(request.user, fields)
         purpose = fields.pop("purpose", None) or _default_purpose(request.user)
         evidence, upload = do_request_evidence_upload(
@@ -706,6 +700,6 @@ class EvidenceDownloadView(APIView):
     )
     def get(self, request, evidence_id):
         evidence = access_evidence_by_id(request.user, evidence_id)
-        options = _parsed(DownloadFilterSerializer, request.query_params)
+        options = parsed(DownloadFilterSerializer, request.query_params)
         url = do_issue_evidence_download(actor=request.user, evidence=evidence, **options)
         return HttpResponseRedirect(url)

@@ -24,7 +24,7 @@ from documents.services import (
     do_reject_document,
 )
 from portal.access import membership_of
-from portal.api_support import error_responses, paginated_response
+from portal.api_support import error_responses, paginated_response, parsed
 from portal.models import Role
 
 TAGS = ["documents"]
@@ -157,12 +157,6 @@ class DownloadFormatSerializer(serializers.Serializer):
 # --- Helpers -------------------------------------------------------------------------------------
 
 
-def _parsed(serializer_class, data):
-    params = serializer_class(data=data)
-    params.is_valid(raise_exception=True)
-    return dict(params.validated_data)
-
-
 def _filtered_documents(user, filters):
     inspection = filters.pop("inspection", None)
     # The reverse one-to-one is joined so that showing who corrects what costs no query per row.
@@ -200,7 +194,7 @@ class DocumentListView(GenericAPIView):
         ),
     )
     def get(self, request):
-        filters = _parsed(DocumentFilterSerializer, request.query_params)
+        filters = parsed(DocumentFilterSerializer, request.query_params)
         return paginated_response(
             self, _filtered_documents(request.user, filters), _serializer_for(request.user)
         )
@@ -246,7 +240,7 @@ class DocumentRejectView(DocumentErrorsMixin, APIView):
     )
     def post(self, request, document_id):
         document = access_document_by_id(request.user, document_id)
-        fields = _parsed(RejectSerializer, request.data)
+        fields = parsed(RejectSerializer, request.data)
         do_reject_document(actor=request.user, document=document, **fields)
         return Response(_document_data(request.user, document.pk))
 
@@ -267,7 +261,7 @@ class DocumentDownloadView(DocumentErrorsMixin, APIView):
     )
     def get(self, request, document_id):
         document = access_document_by_id(request.user, document_id)
-        options = _parsed(DownloadFormatSerializer, request.query_params)
+        options = parsed(DownloadFormatSerializer, request.query_params)
         url = do_issue_document_download(
             actor=request.user, document=document, file_format=options["format"]
         )

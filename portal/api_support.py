@@ -20,6 +20,13 @@ def paginated_response(view, queryset, serializer_class):
     return view.get_paginated_response(serializer_class(page, many=True).data)
 
 
+def parsed(serializer_class, data, *, partial=False):
+    """The validated fields of `data` (a body or query parameters); 400 with the field errors."""
+    params = serializer_class(data=data, partial=partial)
+    params.is_valid(raise_exception=True)
+    return dict(params.validated_data)
+
+
 def exception_handler(exc, context):
     """DRF's handler, with bad input as `{"errors": {field: [messages]}}` and 401 when not
     logged in."""
