@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from contractors.models import Agency, Checklist, ChecklistItem, Firm, Grid, Park, Street
 from contractors.selectors import checklist_in_use
 from contractors.services import do_copy_checklist_version
+from portal.figures import note_firms_changed
 
 
 @admin.register(Street)
@@ -38,6 +39,12 @@ class FirmAdmin(admin.ModelAdmin):
     search_fields = ["name", "uscc"]
     list_select_related = ["street", "park"]
     raw_id_fields = ["grid"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"street", "park"} & set(form.changed_data):
+            # The statistics count by street and park: the moved firm's days are recounted.
+            note_firms_changed(firm_ids=[obj.pk])
 
 
 class ChecklistItemInline(admin.TabularInline):

@@ -5,6 +5,7 @@ import json
 import re
 import tempfile
 import uuid
+from collections import defaultdict
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -67,6 +68,7 @@ from contractors.selectors import (
 from contractors.uscc import normalise_uscc
 from documents.drafting import draft_inspection_documents, draft_reinspection_opinion
 from portal.access import membership_of
+from portal.figures import note_days_changed, note_firms_changed, note_inspections_changed
 from portal.models import AGENCY_ROLES, Bureau, Role, User
 from portal.services import record_audit_event, record_audit_events
 from portal.storage import evidence_store
@@ -193,6 +195,9 @@ def _write(new, changed, fields):
     Firm.objects.bulk_create(new, batch_size=BATCH_SIZE)
     if changed:
         _update(changed, fields)
+    if fields & {"street", "park"}:
+        # Counted by street and park: a moved firm's days are recounted.
+        note_firms_changed(firm_ids=[firm.pk for firm in changed])
 
 
 def _update(changed, fields):
@@ -599,6 +604,18 @@ def _require_editable(inspection):
         raise InvalidTransition(_("已提交的检查不能修改。"))
 
 
+def _figures_changed(inspection):
+    """What the statistics count of `inspection` may have changed: its date, its hazards, its
+    being submitted (`portal/figures.py`; nothing while it is a draft)."""
+    note_inspections_changed(inspections=Inspection.objects.filter(pk=inspection.pk))
+
+
+def _hazard_figures_changed(hazard):
+    """A hazard of a submitted inspection changed state (`portal/figures.py`)."""
+    inspection = hazard.inspection
+    note_days_changed(bureau_id=inspection.bureau_id, days=[inspection.inspected_on])
+
+
 def _locked_inspection(inspection):
     return (
         Inspection.objects.select_for_update(of=("self",))
@@ -780,7 +797,9 @@ def do_update_inspection(*, actor, inspection, **fields):
     for name, value in fields.items():
         setattr(inspection, name, value)
     staff = _validate_inspection(inspection, inspectors)
+    _figures_changed(inspection)  # the day it had
     inspection.save()
+    _figures_changed(inspection)  # the day it has
     inspection.inspectors.set(staff)
     record_audit_event(
         actor=actor,
@@ -846,6 +865,7 @@ def _remove_item_hazards(actor, inspection, item):
             {"answer": _("该项登记的隐患已附有照片或材料，不能改为无隐患；请先修改隐患。")}
         )
     Hazard.objects.filter(pk__in=[hazard.pk for hazard in hazards]).delete()
+    _figures_changed(inspection)
     for hazard in hazards:
         record_audit_event(
             actor=actor,
@@ -891,6 +911,7 @@ def do_answer_item(*, actor, inspection, item, answer, note=""):
     record, _created = ChecklistAnswer.objects.update_or_create(
         inspection=inspection, item=item, defaults={"answer": answer, "note": note or ""}
     )
+    _figures_changed(inspection)
     record_audit_event(
         actor=actor,
         action="inspection.answered",
@@ -936,6 +957,7 @@ def do_record_hazard(
     )
     _validate_hazard(hazard)
     hazard.save()
+    _figures_changed(inspection)
     if item is not None:
         ChecklistAnswer.objects.update_or_create(
             inspection=inspection, item=item, defaults={"answer": ChecklistAnswer.Answer.HAZARD}
@@ -969,6 +991,7 @@ def do_update_hazard(*, actor, hazard, **fields):
         # It was verified only because it was fixed on the spot; now it waits for the firm.
         _reopen(hazard)
     hazard.save()
+    _figures_changed(inspection)
     record_audit_event(
         actor=actor,
         action="hazard.updated",
@@ -1046,6 +1069,7 @@ def do_submit_inspection(*, actor, inspection):
     inspection.status = Inspection.Status.SUBMITTED
     inspection.submitted_at = now
     inspection.save(update_fields=["status", "submitted_at"])
+    _figures_changed(inspection)
     record_audit_event(
         actor=actor,
         action="inspection.submitted",
@@ -1151,6 +1175,7 @@ def do_rectify_hazard(*, actor, hazard, note, evidence):
     hazard.rectified_at = timezone.now()
     hazard.rectified_by = actor
     hazard.save()
+    _hazard_figures_changed(hazard)
     record_audit_event(
         actor=actor,
         action="hazard.rectified",
@@ -1202,6 +1227,7 @@ def do_reinspect_hazard(*, actor, hazard, passed, note, evidence, deadline=None)
         _reopen(hazard)
         hazard.deadline = deadline
     hazard.save()
+    _hazard_figures_changed(hazard)
     record_audit_event(
         actor=actor,
         action="hazard.reinspected",
@@ -1229,21 +1255,26 @@ def do_mark_overdue_hazards(*, today=None):
             deadline__lt=today,
             inspection__submitted_at__isnull=False,
         )
-        .values_list("pk", "deadline", "inspection__bureau_id")
+        .values_list("pk", "deadline", "inspection__bureau_id", "inspection__inspected_on")
         .order_by("pk")
     )
     now = timezone.now()
     for start in range(0, len(due), BATCH_SIZE):
-        batch = [pk for pk, _deadline, _bureau in due[start : start + BATCH_SIZE]]
+        batch = [pk for pk, *_rest in due[start : start + BATCH_SIZE]]
         Hazard.objects.filter(pk__in=batch).update(status=Hazard.Status.OVERDUE, updated_at=now)
-    bureaus = Bureau.objects.in_bulk({bureau_id for _pk, _deadline, bureau_id in due})
+    days = defaultdict(set)
+    for _pk, _deadline, bureau_id, inspected_on in due:
+        days[bureau_id].add(inspected_on)
+    for bureau_id, changed in days.items():
+        note_days_changed(bureau_id=bureau_id, days=changed)
+    bureaus = Bureau.objects.in_bulk(days)
     for bureau_id, bureau in bureaus.items():
         record_audit_events(
             actor=None,
             action="hazard.overdue",
             targets=[
                 Hazard(pk=pk, deadline=deadline)
-                for pk, deadline, owner in due
+                for pk, deadline, owner, _inspected_on in due
                 if owner == bureau_id
             ],
             bureau=bureau,

@@ -217,6 +217,8 @@ class Document(models.Model):
         indexes = [
             models.Index(fields=["bureau", "status", "created_at"]),
             models.Index(fields=["firm", "status"]),
+            # The sign-off days the statistics recount (portal/figures.py).
+            models.Index(fields=["bureau", "approved_at"], name="document_approved_day"),
         ]
 
     def __str__(self):

@@ -27,6 +27,7 @@ from documents.rendering import check_template, render_docx
 from documents.samples import sample_contexts
 from documents.tasks import convert_document_pdf
 from portal.access import membership_of
+from portal.figures import note_days_changed, note_hazards_changed
 from portal.models import Role
 from portal.services import record_audit_event
 from portal.storage import evidence_store
@@ -270,10 +271,14 @@ def do_approve_document(*, actor, document):
     document.docx_key, document.sha256_docx = _store_signed_docx(document)
     document.status = Document.Status.APPROVED
     document.save()
+    signed_on = [timezone.localdate(now)]
     if document.supersedes_id:
         superseded = Document.objects.select_for_update().get(pk=document.supersedes_id)
         superseded.status = Document.Status.SUPERSEDED
         superseded.save(update_fields=["status"])
+        signed_on.append(timezone.localdate(superseded.approved_at))
+    # The statistics count documents by the day they were signed.
+    note_days_changed(bureau_id=document.bureau_id, days=signed_on)
     record_audit_event(
         actor=actor,
         action="document.approved",
@@ -317,12 +322,14 @@ def _mark_rejected(actor, document, reason):
 
 def _reinspect_again(document):
     """A returned opinion: its hazards await re-inspection again."""
-    Hazard.objects.filter(pk__in=document.hazards.values("pk")).update(
+    hazards = Hazard.objects.filter(pk__in=document.hazards.values("pk"))
+    hazards.update(
         status=Hazard.Status.RECTIFIED,
         verified_at=None,
         verified_by=None,
         updated_at=timezone.now(),
     )
+    note_hazards_changed(hazards=hazards)
 
 
 @transaction.atomic

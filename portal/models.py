@@ -158,3 +158,72 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("audit events are append-only")
+
+
+class DailyFigures(models.Model):
+    """The additive figures of one day of a bureau's work, per agency, street and park. Derived
+    from the inspections, hazards and documents of that day and recounted whenever they change
+    (`portal/figures.py`), so that the statistics add up a few rows per day instead of counting
+    every hazard of the year.
+
+    `day` is the inspection date for inspections and hazards, the local date of sign-off for
+    documents. Hazards are counted per category (`<category>_<figure>`). A distinct count of
+    firms does not add up across days, so each inspection is counted once more where it is its
+    firm's first of the calendar year or month (`firms_*`), and where it is the first by that
+    agency (`agency_firms_*`)."""
+
+    bureau = models.ForeignKey(Bureau, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    agency = models.ForeignKey("contractors.Agency", on_delete=models.CASCADE, related_name="+")
+    street = models.ForeignKey("contractors.Street", on_delete=models.CASCADE, related_name="+")
+    park = models.ForeignKey(
+        "contractors.Park", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    inspections = models.PositiveIntegerField(default=0)
+    firms_year = models.PositiveIntegerField(default=0)
+    firms_month = models.PositiveIntegerField(default=0)
+    agency_firms_year = models.PositiveIntegerField(default=0)
+    agency_firms_month = models.PositiveIntegerField(default=0)
+    documents_issued = models.PositiveIntegerField(default=0)
+    production_hazards = models.PositiveIntegerField(default=0)
+    production_major = models.PositiveIntegerField(default=0)
+    production_rectified = models.PositiveIntegerField(default=0)
+    production_overdue = models.PositiveIntegerField(default=0)
+    fire_hazards = models.PositiveIntegerField(default=0)
+    fire_major = models.PositiveIntegerField(default=0)
+    fire_rectified = models.PositiveIntegerField(default=0)
+    fire_overdue = models.PositiveIntegerField(default=0)
+    special_equipment_hazards = models.PositiveIntegerField(default=0)
+    special_equipment_major = models.PositiveIntegerField(default=0)
+    special_equipment_rectified = models.PositiveIntegerField(default=0)
+    special_equipment_overdue = models.PositiveIntegerField(default=0)
+    occupational_health_hazards = models.PositiveIntegerField(default=0)
+    occupational_health_major = models.PositiveIntegerField(default=0)
+    occupational_health_rectified = models.PositiveIntegerField(default=0)
+    occupational_health_overdue = models.PositiveIntegerField(default=0)
+    other_hazards = models.PositiveIntegerField(default=0)
+    other_major = models.PositiveIntegerField(default=0)
+    other_rectified = models.PositiveIntegerField(default=0)
+    other_overdue = models.PositiveIntegerField(default=0)
+
+    # The per-category figures, by the names of the statistics' rows.
+    HAZARD_FIGURES = ("hazards", "major", "rectified", "overdue")
+
+    class Meta:
+        indexes = [models.Index(fields=["bureau", "day"], name="daily_figures_day")]
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d}"
+
+
+class FiguresChange(models.Model):
+    """A day of a bureau whose `DailyFigures` are out of date: written by the change, in its
+    transaction; consumed when the figures are next read. Append-only: `portal/figures.py`
+    says why."""
+
+    id = models.BigAutoField(primary_key=True)
+    bureau = models.ForeignKey(Bureau, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d}"

@@ -29,13 +29,13 @@ only merges the few grouped rows with their labels.
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, UUIDField
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -56,7 +56,8 @@ from contractors.selectors import hazards_visible_to
 from documents.models import Document
 from documents.selectors import documents_visible_to
 from portal.access import require_role
-from portal.models import Role
+from portal.figures import do_refresh_figures
+from portal.models import DailyFigures, Role
 
 STATS_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_REVIEWER, Role.AGENCY_MANAGER)
 DATE_FORMAT = "%Y-%m-%d"
@@ -205,27 +206,20 @@ def filter_form(scope, data):
 
 # --- The counts ---------------------------------------------------------------------------------
 
-
-def _hazard_figures(today, *, by_category=True):
-    """The hazard counts; `by_category` adds a count per category (not needed where the
-    category is a group key)."""
-    waiting_on_agency = Q(status=Hazard.Status.OVERDUE) | Q(
-        status=Hazard.Status.RECTIFIED, deadline__lt=today
-    )
-    figures = {
-        "hazards": Count("pk"),
-        "major": Count("pk", filter=Q(level=HazardLevel.MAJOR)),
-        "rectified": Count("pk", filter=Q(status=Hazard.Status.VERIFIED)),
-        "overdue": Count("pk", filter=Q(status=Hazard.Status.OVERDUE)),
-        "overdue_reinspections": Count("pk", filter=waiting_on_agency),
-    }
-    if by_category:
-        for category in HazardCategory:
-            figures[category.value] = Count("pk", filter=Q(category=category))
-    return figures
-
-
-INSPECTION_FIGURES = {"inspections": Count("pk"), "firms_inspected": Count("firm", distinct=True)}
+# The tallied figures (`DailyFigures`) that add up across days and groups.
+CATEGORIES = tuple(category.value for category in HazardCategory)
+CATEGORY_FIGURES = tuple(
+    f"{category}_{figure}" for category in CATEGORIES for figure in DailyFigures.HAZARD_FIGURES
+)
+TALLIED = (
+    "inspections",
+    "firms_year",
+    "firms_month",
+    "agency_firms_year",
+    "agency_firms_month",
+    "documents_issued",
+    *CATEGORY_FIGURES,
+)
 ZERO_ROW = {
     "inspections": 0,
     "firms_inspected": 0,
@@ -233,7 +227,6 @@ ZERO_ROW = {
     "major": 0,
     "rectified": 0,
     "overdue": 0,
-    "overdue_reinspections": 0,
     "documents_issued": 0,
     **{category.value: 0 for category in HazardCategory},
 }
@@ -244,9 +237,37 @@ def _with_rate(row):
     return row
 
 
+def _group_row(group):
+    """A tally group as a row of the statistics: its keys, its sums, and the hazards of all
+    categories added up."""
+    row = {name: group.pop(f"sum_{name}") or 0 for name in TALLIED}
+    row.update(group)
+    for figure in DailyFigures.HAZARD_FIGURES:
+        row[figure] = sum(row[f"{category}_{figure}"] for category in CATEGORIES)
+    for category in CATEGORIES:
+        row[category] = row[f"{category}_hazards"]
+    return row
+
+
+def _firms_column(date_from, date_to, *, per_agency):
+    """The tally column that counts each firm inspected from `date_from` to `date_to` once,
+    or None where none does: the first inspections of a calendar year answer a period from
+    1 January to a day of that year, those of a month a period from the 1st to a day of that
+    month. `per_agency` counts a firm once per agency that inspected it."""
+    if date_from.day != 1 or date_to.year != date_from.year:
+        return None
+    prefix = "agency_" if per_agency else ""
+    if date_from.month == 1:
+        return f"{prefix}firms_year"
+    if date_to.month == date_from.month:
+        return f"{prefix}firms_month"
+    return None
+
+
 class Statistics:
     """The figures of one scope and one set of filters. Each method is a fixed number of
-    queries, whatever the amount of data."""
+    queries, whatever the amount of data: the additive figures are summed from the tally of
+    `portal/figures.py`, brought up to date first."""
 
     def __init__(self, scope, filters):
         self.scope = scope
@@ -259,57 +280,118 @@ class Statistics:
 
     # --- The base sets ------------------------------------------------------------------------
 
-    def _work(self, prefix=""):
-        """The submitted inspections of the period in scope, as a filter on a model that
-        reaches them through `prefix`."""
+    def _work(self, prefix="", *, date_from=None, date_to=None):
+        """The submitted inspections in scope from `date_from` to `date_to` (the period's by
+        default), as a filter on a model that reaches them through `prefix`."""
         conditions = {
             f"{prefix}bureau": self.scope.bureau,
             f"{prefix}submitted_at__isnull": False,
-            f"{prefix}inspected_on__range": (self.filters.date_from, self.filters.date_to),
+            f"{prefix}inspected_on__range": (
+                date_from or self.filters.date_from,
+                date_to or self.filters.date_to,
+            ),
         }
         if self.agency:
             conditions[f"{prefix}agency"] = self.agency
+        if self.filters.street:
+            conditions[f"{prefix}firm__street"] = self.filters.street
         return Q(**conditions)
 
-    def inspections(self):
-        inspections = Inspection.objects.filter(self._work())
-        if self.filters.street:
-            inspections = inspections.filter(firm__street=self.filters.street)
-        return inspections.order_by()
+    def inspections(self, **period):
+        return Inspection.objects.filter(self._work(**period)).order_by()
 
     def hazards(self):
-        hazards = Hazard.objects.filter(self._work("inspection__"))
-        if self.filters.street:
-            hazards = hazards.filter(firm__street=self.filters.street)
-        return hazards.order_by()
+        return Hazard.objects.filter(self._work("inspection__")).order_by()
 
-    def documents(self):
-        zone = timezone.get_current_timezone()
-        start = timezone.make_aware(datetime.combine(self.filters.date_from, time.min), zone)
-        end = timezone.make_aware(
-            datetime.combine(self.filters.date_to + timedelta(days=1), time.min), zone
-        )
-        documents = Document.objects.filter(
-            bureau=self.scope.bureau,
-            status=Document.Status.APPROVED,
-            approved_at__gte=start,
-            approved_at__lt=end,
+    # The tally of the period, summed per street, park, agency, month and category: every
+    # breakdown adds up these few hundred rows rather than counting the year's rows again.
+
+    def _tally(self, **keys):
+        """The tally of the period in scope, summed per value of `keys`."""
+        do_refresh_figures(bureau=self.scope.bureau)
+        figures = DailyFigures.objects.filter(
+            bureau=self.scope.bureau, day__range=(self.filters.date_from, self.filters.date_to)
         )
         if self.agency:
-            documents = documents.filter(agency=self.agency)
+            figures = figures.filter(agency=self.agency)
         if self.filters.street:
-            documents = documents.filter(firm__street=self.filters.street)
-        return documents.order_by()
+            figures = figures.filter(street=self.filters.street)
+        grouped = (
+            figures.order_by()
+            .values(**keys)
+            .annotate(**{f"sum_{name}": Sum(name) for name in TALLIED})
+        )
+        return [_group_row(group) for group in grouped]
+
+    @cached_property
+    def _groups(self):
+        """Per street, park and agency: the totals and every breakdown but the months add up
+        these few rows."""
+        return self._tally(street_key=F("street"), park_key=F("park"), agency_key=F("agency"))
+
+    @cached_property
+    def _month_groups(self):
+        return self._tally(month_key=TruncMonth("day"))
+
+    def _summed(self, key, *, firms=None, per_agency=None, groups=None):
+        """Per value of `key` (None: one total), the figures of the period. With `firms` (the
+        expression of `key` on inspections, {} for the total), also the distinct firms
+        inspected, counted from the inspections where the tally cannot count them."""
+        if per_agency is None:
+            per_agency = self.agency is not None
+        column = None
+        if firms is not None:
+            column = _firms_column(
+                self.filters.date_from, self.filters.date_to, per_agency=per_agency
+            )
+        summed = {}
+        for row in self._groups if groups is None else groups:
+            target = summed.setdefault(row[key] if key else None, dict(ZERO_ROW))
+            for name in ZERO_ROW:
+                target[name] += row.get(name, 0)
+            if column:
+                target["firms_inspected"] += row[column]
+        if firms is not None and column is None:
+            for value, count in self._firms_counted(firms).items():
+                summed.setdefault(value, dict(ZERO_ROW))["firms_inspected"] = count
+        return summed
+
+    def _firms_counted(self, keys, **period):
+        """Distinct firms inspected per value of `keys` (a dict of one expression; empty: the
+        total), counted from the inspections: for periods the tally cannot count firms of."""
+        inspections = self.inspections(**period)
+        if not keys:
+            return {None: inspections.aggregate(firms=Count("firm", distinct=True))["firms"]}
+        (name,) = keys
+        return {
+            row[name]: row["firms"]
+            for row in inspections.values(**keys).annotate(firms=Count("firm", distinct=True))
+        }
 
     # --- Totals -------------------------------------------------------------------------------
 
     @cached_property
     def totals(self):
-        row = dict(ZERO_ROW)
-        row.update(self.inspections().aggregate(**INSPECTION_FIGURES))
-        row.update(self.hazards().aggregate(**_hazard_figures(self.today)))
-        row["documents_issued"] = self.documents().count()
-        return _with_rate(row)
+        return _with_rate(self._summed(None, firms={}).get(None, dict(ZERO_ROW)))
+
+    @cached_property
+    def _waiting_on_agency(self):
+        """Per agency, the hazards rectified by the firm whose deadline has passed and that the
+        agency has not re-inspected yet. They are few, so each finds its inspection by id:
+        PostgreSQL would otherwise join them to every inspection of the period."""
+        agency = Inspection.objects.filter(self._work(), pk=OuterRef("inspection_id")).values(
+            "agency"
+        )
+        waiting = (
+            Hazard.objects.filter(status=Hazard.Status.RECTIFIED, deadline__lt=self.today)
+            .order_by()
+            # Typed as the agency's id: SQLite would give the subquery's value as a hex string,
+            # which matches no agency.
+            .values(agency_key=Subquery(agency[:1], output_field=UUIDField()))
+            .annotate(waiting=Count("pk"))
+        )
+        # Hazards of inspections outside the scope or the period have no agency here.
+        return {row["agency_key"]: row["waiting"] for row in waiting if row["agency_key"]}
 
     def summary(self):
         """The figures of API.md's summary, with the report's sentence."""
@@ -364,10 +446,12 @@ class Statistics:
     def by_category(self):
         """One row per hazard category, in the report's order: hazards, general, major,
         rectified, rate, overdue."""
-        grouped = _summed("category_key", self._hazard_groups)
         rows = []
         for category in HazardCategory:
-            row = {**ZERO_ROW, **grouped.get(category.value, {})}
+            row = {
+                figure: sum(group[f"{category}_{figure}"] for group in self._groups)
+                for figure in DailyFigures.HAZARD_FIGURES
+            }
             row.update(
                 category=category.value,
                 name=category.label,
@@ -391,52 +475,6 @@ class Statistics:
             },
         ]
 
-    # Every breakdown sums the same few grouped queries, so the dashboard reads each table once
-    # for all its breakdowns rather than once per breakdown. The groups are few (streets x
-    # parks x agencies x months x categories at most), whatever the number of rows.
-
-    @cached_property
-    def _hazard_groups(self):
-        return _group_rows(
-            self.hazards()
-            .values(
-                street_key=F("firm__street"),
-                park_key=F("firm__park"),
-                agency_key=F("inspection__agency"),
-                month_key=TruncMonth("inspection__inspected_on"),
-                category_key=F("category"),
-            )
-            .annotate(**_hazard_figures(self.today, by_category=False))
-        )
-
-    @cached_property
-    def _document_groups(self):
-        return _group_rows(
-            self.documents()
-            .values(
-                street_key=F("firm__street"),
-                park_key=F("firm__park"),
-                agency_key=F("agency"),
-                month_key=TruncMonth("approved_at", tzinfo=timezone.get_current_timezone()),
-            )
-            .annotate(documents_issued=Count("pk"))
-        )
-
-    def _inspection_groups(self, **keys):
-        # Distinct firms do not add up across groups that one firm can fall in twice (two
-        # months, two agencies): each such breakdown gets its own grouped query. A firm has
-        # one street and one park, so those two share one.
-        return _group_rows(self.inspections().values(**keys).annotate(**INSPECTION_FIGURES))
-
-    @cached_property
-    def _area_groups(self):
-        return self._inspection_groups(street_key=F("firm__street"), park_key=F("firm__park"))
-
-    def _grouped(self, key, inspections):
-        """Per value of `key`, the figures of the inspection groups given and of the hazard
-        and document groups."""
-        return _summed(key, inspections, self._hazard_groups, self._document_groups)
-
     def _labelled(self, labels, grouped):
         """`labels` ((key, fields) pairs) in order, each with its group's figures or zeros."""
         return [
@@ -447,7 +485,7 @@ class Statistics:
         streets = Street.objects.filter(bureau=self.scope.bureau).order_by("code")
         if self.filters.street:
             streets = streets.filter(pk=self.filters.street.pk)
-        grouped = self._grouped("street_key", self._area_groups)
+        grouped = self._summed("street_key", firms={"street_key": F("firm__street")})
         labels = [
             (street.pk, {"id": street.pk, "name": street.name, "kind": street.get_kind_display()})
             for street in streets
@@ -456,7 +494,7 @@ class Statistics:
 
     def by_park(self):
         """One row per industrial park, then the firms outside any park (id None)."""
-        grouped = self._grouped("park_key", self._area_groups)
+        grouped = self._summed("park_key", firms={"park_key": F("firm__park")})
         labels = [
             (park.pk, {"id": park.pk, "name": park.name})
             for park in Park.objects.filter(bureau=self.scope.bureau).order_by("name")
@@ -498,7 +536,7 @@ class Statistics:
         )
         if self.agency:
             agencies = agencies.filter(pk=self.agency.pk)
-        grouped = self._grouped("agency_key", self._inspection_groups(agency_key=F("agency")))
+        grouped = self._summed("agency_key", firms={"agency_key": F("agency")}, per_agency=True)
         rows = self._labelled(
             [
                 (
@@ -516,30 +554,37 @@ class Statistics:
         )
         for row in rows:
             row["progress"] = percent(row["firms_inspected"], row["quota"])
+            row["overdue_reinspections"] = row["overdue"] + self._waiting_on_agency.get(
+                row["id"], 0
+            )
         return rows
 
     def by_month(self):
         """One row per calendar month of the period (the first and last may be partial)."""
-        by_month = self._grouped(
-            "month_key", self._inspection_groups(month_key=TruncMonth("inspected_on"))
-        )
-        labels = []
+        grouped = self._summed("month_key", groups=self._month_groups)
+        per_agency = self.agency is not None
+        rows = []
         for month in _months(self.filters.date_from, self.filters.date_to):
             first = max(month, self.filters.date_from)
             last = min(_month_end(month), self.filters.date_to)
-            labels.append(
-                (
-                    month,
-                    {
-                        "month": month,
-                        "name": _("%(year)d年%(month)d月")
-                        % {"year": month.year, "month": month.month},
-                        "date_from": first,
-                        "date_to": last,
-                    },
+            row = {**ZERO_ROW, **grouped.get(month, {})}
+            column = _firms_column(first, last, per_agency=per_agency)
+            if column is None:
+                # A month begun mid-way: its firms are counted from its inspections.
+                firms = self._firms_counted({}, date_from=first, date_to=last)[None]
+            else:
+                firms = sum(
+                    group[column] for group in self._month_groups if group["month_key"] == month
                 )
+            row.update(
+                firms_inspected=firms,
+                month=month,
+                name=_("%(year)d年%(month)d月") % {"year": month.year, "month": month.month},
+                date_from=first,
+                date_to=last,
             )
-        return self._labelled(labels, by_month)
+            rows.append(_with_rate(row))
+        return rows
 
     def overdue_hazards(self, *, limit=OVERDUE_LISTED):
         """The overdue hazards of the period in scope, the longest overdue first, each with
@@ -554,29 +599,6 @@ class Statistics:
         for hazard in hazards:
             hazard.days_overdue = (self.today - hazard.deadline).days
         return hazards
-
-
-def _group_rows(grouped):
-    """The rows of a grouped query, with a month truncated from a time (documents) as the
-    local date of its first day, like a month truncated from a date."""
-    rows = list(grouped)
-    for row in rows:
-        month = row.get("month_key")
-        if isinstance(month, datetime):
-            row["month_key"] = month.date()
-    return rows
-
-
-def _summed(key, *sources):
-    """Per value of `key`, the figures of the rows of `sources` added up."""
-    summed = {}
-    for rows in sources:
-        for row in rows:
-            target = summed.setdefault(row[key], dict(ZERO_ROW))
-            for name, value in row.items():
-                if name in ZERO_ROW:
-                    target[name] += value
-    return summed
 
 
 def _months(start, end):

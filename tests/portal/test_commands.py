@@ -1,7 +1,13 @@
 """Every command of ours explains itself: `manage.py <command> --help` must not crash."""
 
+from datetime import date
+from io import StringIO
+
 import pytest
-from django.core.management import get_commands, load_command_class
+from django.core.management import call_command, get_commands, load_command_class
+
+from portal.models import DailyFigures, FiguresChange
+from tests.portal.test_stats import Work
 
 OURS = sorted(
     (app, name) for name, app in get_commands().items() if app in {"portal", "contractors"}
@@ -17,3 +23,24 @@ def test_help_is_readable(app, name):
 def test_the_commands_of_the_contract_exist():
     names = {name for _, name in OURS}
     assert {"seed_demo", "import_firms", "mark_overdue"} <= names
+
+
+def test_recount_figures_rebuilds_the_statistics_of_every_bureau(cast):
+    work = Work(cast)
+    firms = work.firms(3)
+    work.hazards(work.inspections(firms, on=date(2021, 3, 2)), (4, "fire", "verified"))
+    FiguresChange.objects.all().delete()  # as if the rows had been loaded behind our back
+    assert not DailyFigures.objects.exists()
+
+    out = StringIO()
+    call_command("recount_figures", stdout=out)
+
+    (row,) = DailyFigures.objects.all()
+    assert (row.day, row.inspections, row.firms_year, row.fire_hazards, row.fire_rectified) == (
+        date(2021, 3, 2),
+        3,
+        3,
+        4,
+        4,
+    )
+    assert f"{cast.bureau.name}：已重新统计" in out.getvalue()

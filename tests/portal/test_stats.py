@@ -1,8 +1,9 @@
 """The statistics (issue 6): the report's own figures, the summary API and its refusals.
 
 `Work` inserts inspection work in bulk, the way the figures would pile up over a year, so that
-a dataset of the report's size (about 130,000 rows) is built in seconds. The other statistics
-tests import it from here.
+a dataset of the report's size (about 130,000 rows) is built in seconds. Like the services, it
+notes the days it changed for the statistics' tally. The other statistics tests import it from
+here.
 """
 
 from datetime import date, datetime, timedelta
@@ -20,6 +21,7 @@ from django.utils import timezone
 from contractors.models import Checklist, Firm, Hazard, HazardCategory, HazardLevel, Inspection
 from contractors.uscc import make_uscc
 from documents.models import DocType, Document, DocumentTemplate
+from portal.figures import do_refresh_figures, note_days_changed
 from portal.stats import Filters, Scope, Statistics, percent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -112,9 +114,14 @@ class Work:
             park_id=park.pk if park else None,
         )
 
+    def note(self, days):
+        note_days_changed(bureau_id=self.cast.bureau.pk, days=days)
+
     def inspections(self, firms, *, on, agency=None, submitted=True):
         """One inspection of each firm on `on`, by `agency` (A by default)."""
         agency = agency or self.cast.agency_a
+        if submitted:
+            self.note([on])
         return insert(
             Inspection,
             [{"id": uuid4(), "firm_id": firm.pk} for firm in firms],
@@ -134,11 +141,12 @@ class Work:
         """Hazards spread over `inspections` in turn; each group is (count, category, status)
         or (count, category, status, level)."""
         spread = cycle(inspections)
-        rows = []
+        rows, days = [], set()
         for group in groups:
             count, category, status, level = (*group, HazardLevel.GENERAL)[:4]
             for _ in range(count):
                 inspection = next(spread)
+                days.add(inspection.inspected_on)
                 rows.append(
                     {
                         "id": uuid4(),
@@ -149,12 +157,15 @@ class Work:
                         "status": status,
                     }
                 )
+        self.note(days)
         return insert(Hazard, rows, description="隐患", deadline=deadline or date(2020, 12, 31))
 
     def documents(self, inspections, count, *, approved_at, status=Document.Status.APPROVED):
         """`count` rectification orders, one per inspection in turn, signed at `approved_at`
         (a local time) when approved."""
         approved = status == Document.Status.APPROVED
+        if approved:
+            self.note([timezone.localdate(approved_at)])
         rows = []
         for inspection in inspections[:count]:
             self.sequence += 1
@@ -459,11 +470,14 @@ def test_the_summary_is_a_fixed_number_of_queries(
     two_agencies, work, cast, api_for, django_assert_max_num_queries
 ):
     api = api_for(cast.admin)
+    do_refresh_figures(bureau=cast.bureau)
     with django_assert_max_num_queries(8) as few:
         summary_of(api, **PERIOD_2021)
     more = work.inspections(work.firms(30), on=date(2021, 4, 1), agency=cast.agency_b)
     work.hazards(more, (90, OTHER, OPEN))
     work.documents(more, 30, approved_at=local(2021, 4, 2))
+    # Recounting the changed days is a fixed number of queries too (test_figures.py).
+    do_refresh_figures(bureau=cast.bureau)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert summary_of(api, **PERIOD_2021)["hazards"]["total"] == 102
 
