@@ -15,6 +15,7 @@ be lost; a note of its own survives the reader's delete, and the next read recou
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
@@ -24,6 +25,7 @@ from django.utils import timezone
 from contractors.models import Hazard, HazardCategory, HazardLevel, Inspection
 from documents.models import Document
 from portal.models import Bureau, DailyFigures, FiguresChange
+from portal.tasks import refresh_figures
 
 BATCH_SIZE = 1000
 KEYS = ("day", "agency", "street", "park")
@@ -33,11 +35,15 @@ KEYS = ("day", "agency", "street", "park")
 
 
 def note_days_changed(*, bureau_id, days):
-    """The figures of `days` of the bureau are out of date."""
+    """The figures of `days` of the bureau are out of date; they are recounted in the
+    background once the change commits (and by the next reader, if that comes first)."""
+    days = sorted(set(days))
+    if not days:
+        return
     FiguresChange.objects.bulk_create(
-        [FiguresChange(bureau_id=bureau_id, day=day) for day in sorted(set(days))],
-        batch_size=BATCH_SIZE,
+        [FiguresChange(bureau_id=bureau_id, day=day) for day in days], batch_size=BATCH_SIZE
     )
+    transaction.on_commit(partial(refresh_figures.enqueue, str(bureau_id)))
 
 
 def note_inspections_changed(*, inspections):
