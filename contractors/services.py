@@ -68,7 +68,12 @@ from contractors.selectors import (
 from contractors.uscc import normalise_uscc
 from documents.drafting import draft_inspection_documents, draft_reinspection_opinion
 from portal.access import membership_of
-from portal.figures import note_days_changed, note_firms_changed, note_inspections_changed
+from portal.figures import (
+    note_days_changed,
+    note_firms_changed,
+    note_hazards_changed,
+    note_inspections_changed,
+)
 from portal.models import AGENCY_ROLES, Bureau, Role, User
 from portal.services import record_audit_event, record_audit_events
 from portal.storage import evidence_store
@@ -611,9 +616,8 @@ def _figures_changed(inspection):
 
 
 def _hazard_figures_changed(hazard):
-    """A hazard of a submitted inspection changed state (`portal/figures.py`)."""
-    inspection = hazard.inspection
-    note_days_changed(bureau_id=inspection.bureau_id, days=[inspection.inspected_on])
+    """A hazard changed state (`portal/figures.py`)."""
+    note_hazards_changed(hazards=Hazard.objects.filter(pk=hazard.pk))
 
 
 def _locked_inspection(inspection):

@@ -71,11 +71,16 @@ def note_inspections_changed(*, inspections):
 
 
 def note_hazards_changed(*, hazards):
-    """The state, category, level or existence of `hazards` (a queryset) changed: the days of
-    their inspections, where those count."""
-    note_inspections_changed(
-        inspections=Inspection.objects.filter(pk__in=hazards.order_by().values("inspection_id"))
-    )
+    """The state of `hazards` (a queryset) changed: the days of their inspections, where those
+    count. No other day changes: which inspection is a firm's first does not depend on them."""
+    counted = hazards.filter(inspection__submitted_at__isnull=False).order_by()
+    days = defaultdict(set)
+    for bureau_id, day in counted.values_list(
+        "inspection__bureau_id", "inspection__inspected_on"
+    ).distinct():
+        days[bureau_id].add(day)
+    for bureau_id, noted in days.items():
+        note_days_changed(bureau_id=bureau_id, days=noted)
 
 
 def note_firms_changed(*, firm_ids):
@@ -99,9 +104,7 @@ def do_refresh_figures(*, bureau):
     if not FiguresChange.objects.filter(bureau=bureau).exists():
         return
     with transaction.atomic():
-        # One recount of a bureau at a time: two would each delete and insert the same rows.
-        # No-key, so that rows referring to the bureau can still be written meanwhile.
-        Bureau.objects.select_for_update(no_key=True).filter(pk=bureau.pk).first()
+        _lock_recounts(bureau)
         notes = list(FiguresChange.objects.filter(bureau=bureau).values_list("pk", "day"))
         if not notes:
             return
@@ -110,6 +113,12 @@ def do_refresh_figures(*, bureau):
         ids = [pk for pk, _day in notes]
         for start in range(0, len(ids), BATCH_SIZE):
             FiguresChange.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).delete()
+
+
+def _lock_recounts(bureau):
+    # One recount of a bureau at a time: two would each delete and insert the same rows.
+    # No-key, so that rows referring to the bureau can still be written meanwhile.
+    Bureau.objects.select_for_update(no_key=True).filter(pk=bureau.pk).first()
 
 
 def _without_parallel_workers():
@@ -123,7 +132,7 @@ def _without_parallel_workers():
 def do_recount_figures(*, bureau):
     """Recount every day of `bureau` (after data was loaded or repaired outside the services)."""
     with transaction.atomic():
-        Bureau.objects.select_for_update(no_key=True).filter(pk=bureau.pk).first()
+        _lock_recounts(bureau)
         FiguresChange.objects.filter(bureau=bureau).delete()
         _recount(bureau, None)
 

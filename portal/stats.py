@@ -306,12 +306,15 @@ class Statistics:
     # The tally of the period, summed per street, park, agency, month and category: every
     # breakdown adds up these few hundred rows rather than counting the year's rows again.
 
+    @cached_property
+    def _refreshed(self):
+        """The bureau's tally, brought up to date once for all of this reader's sums."""
+        do_refresh_figures(bureau=self.scope.bureau)
+        return DailyFigures.objects.filter(bureau=self.scope.bureau)
+
     def _tally(self, **keys):
         """The tally of the period in scope, summed per value of `keys`."""
-        do_refresh_figures(bureau=self.scope.bureau)
-        figures = DailyFigures.objects.filter(
-            bureau=self.scope.bureau, day__range=(self.filters.date_from, self.filters.date_to)
-        )
+        figures = self._refreshed.filter(day__range=(self.filters.date_from, self.filters.date_to))
         if self.agency:
             figures = figures.filter(agency=self.agency)
         if self.filters.street:

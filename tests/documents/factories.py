@@ -4,16 +4,18 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from contractors.models import ChecklistAnswer, HazardCategory, HazardLevel, Inspection
+from contractors.models import ChecklistAnswer, Evidence, HazardCategory, HazardLevel, Inspection
 from contractors.services import (
     do_answer_item,
     do_install_default_checklist,
     do_record_hazard,
+    do_rectify_hazard,
     do_start_inspection,
     do_submit_inspection,
 )
 from documents.models import DocType
 from documents.services import do_approve_document
+from tests.contractors.test_inspections import add_evidence
 
 HAZARDS = [
     (HazardCategory.FIRE, HazardLevel.MAJOR, '仓库消防通道被货物堵塞 <A&B> "急"', "1号仓库"),
@@ -76,3 +78,16 @@ def signed_order(cast, **options):
     inspection, drafted = submitted_inspection(cast, **options)
     do_approve_document(actor=cast.reviewer, document=drafted[DocType.INSPECTION_RECORD])
     return do_approve_document(actor=cast.reviewer, document=drafted[DocType.RECTIFICATION_ORDER])
+
+
+def rectify(cast, hazard):
+    """Firm A reports `hazard` rectified, with its evidence."""
+    evidence = add_evidence(
+        hazard.inspection,
+        hazard=hazard,
+        purpose=Evidence.Purpose.RECTIFICATION,
+        uploader=cast.firm_user_a,
+    )
+    return do_rectify_hazard(
+        actor=cast.firm_user_a, hazard=hazard, note="已整改", evidence=[evidence]
+    )

@@ -16,7 +16,6 @@ from PIL import Image
 from contractors.models import Evidence, Hazard, Inspection
 from contractors.services import (
     InvalidTransition,
-    do_rectify_hazard,
     do_reinspect_hazard,
     do_submit_inspection,
     do_update_inspection,
@@ -35,7 +34,12 @@ from portal.models import AuditEvent, Bureau, Role
 from portal.storage import evidence_store
 from tests.conftest import make_user
 from tests.contractors.test_inspections import add_evidence
-from tests.documents.factories import draft_inspection, signed_order, submitted_inspection
+from tests.documents.factories import (
+    draft_inspection,
+    rectify,
+    signed_order,
+    submitted_inspection,
+)
 
 pytestmark = pytest.mark.usefixtures("local_storage")
 YEAR = timezone.localdate().year
@@ -304,18 +308,6 @@ def test_an_unchanged_signed_document_is_not_drafted_again(cast):
 
 
 # --- Re-inspection opinion ------------------------------------------------------------------------
-
-
-def rectify(cast, hazard):
-    evidence = add_evidence(
-        hazard.inspection,
-        hazard=hazard,
-        purpose=Evidence.Purpose.RECTIFICATION,
-        uploader=cast.firm_user_a,
-    )
-    return do_rectify_hazard(
-        actor=cast.firm_user_a, hazard=hazard, note="已整改", evidence=[evidence]
-    )
 
 
 def test_a_reinspection_drafts_the_opinion_that_cites_the_signed_order(cast):

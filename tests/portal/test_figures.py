@@ -21,7 +21,6 @@ from django.utils import timezone
 from contractors.models import (
     Agency,
     ChecklistAnswer,
-    Evidence,
     Hazard,
     HazardCategory,
     HazardLevel,
@@ -35,7 +34,6 @@ from contractors.services import (
     do_install_default_checklist,
     do_mark_overdue_hazards,
     do_record_hazard,
-    do_rectify_hazard,
     do_reinspect_hazard,
     do_submit_inspection,
     do_update_hazard,
@@ -48,10 +46,10 @@ from portal.figures import do_recount_figures, do_refresh_figures
 from portal.models import DailyFigures, FiguresChange
 from portal.stats import Filters, Scope, Statistics, _firms_column, percent
 from tests.conftest import assign
-from tests.contractors.test_inspections import add_evidence, answer_all, start_inspection
+from tests.contractors.test_inspections import answer_all, start_inspection
 from tests.contractors.test_register_import import csv_bytes
 from tests.contractors.test_register_import import row as register_row
-from tests.documents.factories import submitted_inspection
+from tests.documents.factories import rectify, submitted_inspection
 from tests.portal.test_stats import SHANGHAI, Work
 
 pytestmark = pytest.mark.usefixtures("local_storage")
@@ -387,19 +385,6 @@ def inspect(cast, *, on=None, firm=None, team=None, hazards=(), submit=True):
     if submit:
         inspection = do_submit_inspection(actor=lead, inspection=inspection)
     return inspection
-
-
-def rectify(cast, hazard):
-    """Firm A reports `hazard` rectified, with its evidence."""
-    evidence = add_evidence(
-        hazard.inspection,
-        hazard=hazard,
-        purpose=Evidence.Purpose.RECTIFICATION,
-        uploader=cast.firm_user_a,
-    )
-    return do_rectify_hazard(
-        actor=cast.firm_user_a, hazard=hazard, note="已整改", evidence=[evidence]
-    )
 
 
 def reinspect(cast, hazard, *, passed):
