@@ -8,9 +8,10 @@ from datetime import date
 from django.db import transaction
 
 from bench.harness import measure
-from contractors.models import Assignment, Firm
-from contractors.services import do_assign_firms, do_create_agency, do_create_contract
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm
+from contractors.register.uscc import make_uscc
+from contractors.tenancy.models import Assignment
+from contractors.tenancy.services import do_assign_firms, do_create_agency, do_create_contract
 
 FIRMS = 5000
 

@@ -9,29 +9,24 @@ from django.utils import timezone
 from docxtpl import DocxTemplate
 
 from bench.harness import compare, measure
-from contractors.models import (
-    ChecklistAnswer,
-    Firm,
-    HazardCategory,
-    HazardLevel,
-    Inspection,
-    Street,
-)
-from contractors.services import (
+from contractors.checklists.services import do_install_default_checklist
+from contractors.hazards.models import HazardCategory, HazardLevel
+from contractors.hazards.services import do_record_hazard
+from contractors.inspections.models import ChecklistAnswer, Inspection
+from contractors.inspections.services import do_start_inspection
+from contractors.register.models import Firm, Street
+from contractors.register.uscc import make_uscc
+from contractors.tenancy.services import (
+    do_add_member,
     do_assign_firms,
     do_create_agency,
     do_create_contract,
-    do_install_default_checklist,
-    do_record_hazard,
-    do_start_inspection,
 )
-from contractors.uscc import make_uscc
 from documents.drafting import current_template, draft_rectification_order
 from documents.models import DocType
 from documents.pdf import convert_to_pdf, pdf_available
 from documents.rendering import render_docx
 from portal.models import Bureau, Role, User
-from portal.services import do_add_member
 
 HAZARDS = 10
 

@@ -24,12 +24,11 @@ from django.utils import timezone
 from PIL import Image
 
 from bench.harness import RUNS, WARM_UP, Result, p95
-from contractors.models import Assignment, Evidence, Inspection
-from contractors.services import (
-    do_confirm_evidence,
-    do_request_evidence_upload,
-    do_start_inspection,
-)
+from contractors.evidence.models import Evidence
+from contractors.evidence.services import do_confirm_evidence, do_request_evidence_upload
+from contractors.inspections.models import Inspection
+from contractors.inspections.services import do_start_inspection
+from contractors.tenancy.models import Assignment
 from portal.storage import evidence_store
 
 MIB = 1024 * 1024

@@ -4,9 +4,9 @@ permissions, against the same page of an unscoped `Firm` query."""
 from django.core.paginator import Paginator
 
 from bench.harness import compare
-from contractors.models import Firm
-from contractors.selectors import search_firms
-from contractors.views import FIRMS_PER_PAGE
+from contractors.register.models import Firm
+from contractors.register.selectors import search_firms
+from contractors.register.views import FIRMS_PER_PAGE
 
 
 def first_page(firms):

@@ -11,7 +11,7 @@ portal's own code. Everything counted in thousands goes straight into its table:
 PostgreSQL, one executemany per batch elsewhere. Those rows are what the services would have
 written, including the access they grant: an assignment per firm with its agency group's
 `view_firm` and `inspect_firm` rows, agency staff in their agency's group, a firm user's
-`view_firm` row. The statistics' tally (`portal/figures.py`), which the services keep by
+`view_firm` row. The statistics' tally (`reporting/figures.py`), which the services keep by
 noting each change, is recounted whole once the rows are in. Not generated: checklist answers
 (the pages read them per inspection, by index), audit events, and the evidence objects
 themselves (the rows name keys no store holds).
@@ -35,36 +35,21 @@ from django.db.models import JSONField
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
-from contractors.models import (
-    KEY_PLACE_KINDS,
+from contractors.checklists.models import ChecklistItem
+from contractors.checklists.services import do_install_default_checklist
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
+from contractors.inspections.models import Inspection
+from contractors.register.models import KEY_PLACE_KINDS, Firm, KeyCategory
+from contractors.register.uscc import make_uscc
+from contractors.tenancy.models import (
     Assignment,
-    ChecklistItem,
-    Evidence,
-    Firm,
     FirmGroupObjectPermission,
     FirmUserObjectPermission,
-    Hazard,
-    HazardCategory,
-    HazardLevel,
-    Inspection,
-    KeyCategory,
 )
-from contractors.permissions import FIRM_PERMISSIONS
-from contractors.services import (
-    do_create_agency,
-    do_create_contract,
-    do_install_default_checklist,
-)
-from contractors.uscc import make_uscc
-from documents.models import (
-    DEFAULT_NUMBER_FORMAT,
-    NUMBER_PREFIXES,
-    DocType,
-    Document,
-    DocumentCounter,
-)
-from documents.services import do_install_default_templates
-from portal.demo import (
+from contractors.tenancy.permissions import FIRM_PERMISSIONS
+from contractors.tenancy.services import do_create_agency, do_create_contract
+from demo.district import (
     AGENCIES,
     FIRM_SERIALS,
     INDUSTRIES,
@@ -82,8 +67,16 @@ from portal.demo import (
     mobile_number,
     person_name,
 )
-from portal.figures import do_recount_figures
+from documents.models import (
+    DEFAULT_NUMBER_FORMAT,
+    NUMBER_PREFIXES,
+    DocType,
+    Document,
+    DocumentCounter,
+)
+from documents.services import do_install_default_templates
 from portal.models import Membership, Role, User
+from reporting.figures import do_recount_figures
 
 # The report's year (2020, to the end of October), rounded as the issue states it.
 FIRMS = 5000

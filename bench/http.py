@@ -92,7 +92,7 @@ def run(district):
         server = subprocess.Popen(
             [
                 bin_dir / "gunicorn",
-                "portal.wsgi:application",
+                "config.wsgi:application",
                 f"--workers={WORKERS}",
                 f"--bind=127.0.0.1:{port}",
                 "--log-level=warning",

@@ -10,9 +10,9 @@ import random
 from django.db import transaction
 
 from bench.harness import compare
-from contractors.models import Firm, Grid, KeyCategory
-from contractors.services import do_import_register
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm, Grid, KeyCategory
+from contractors.register.services import do_import_register
+from contractors.register.uscc import make_uscc
 
 ROWS = 5000
 HEADER = (

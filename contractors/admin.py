@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from contractors.models import Agency, Checklist, ChecklistItem, Firm, Grid, Park, Street
-from contractors.selectors import checklist_in_use
-from contractors.services import do_copy_checklist_version
-from portal.figures import note_firms_changed
+from contractors import hooks
+from contractors.checklists.models import Checklist, ChecklistItem
+from contractors.checklists.selectors import checklist_in_use
+from contractors.checklists.services import do_copy_checklist_version
+from contractors.register.models import Firm, Grid, Park, Street
+from contractors.tenancy.models import Agency
 
 
 @admin.register(Street)
@@ -44,7 +46,7 @@ class FirmAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and {"street", "park"} & set(form.changed_data):
             # The statistics count by street and park: the moved firm's days are recounted.
-            note_firms_changed(firm_ids=[obj.pk])
+            hooks.firms_moved.fire(firm_ids=[obj.pk])
 
 
 class ChecklistItemInline(admin.TabularInline):

@@ -13,7 +13,6 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contractors.api_inspections import Conflict, ServiceErrorsMixin
 from documents.models import DocType, Document, DocumentFrozen
 from documents.selectors import access_document_by_id, documents_visible_to, filter_documents
 from documents.services import (
@@ -24,7 +23,13 @@ from documents.services import (
     do_reject_document,
 )
 from portal.access import membership_of
-from portal.api_support import error_responses, paginated_response, parsed
+from portal.api_support import (
+    Conflict,
+    ServiceErrorsMixin,
+    error_responses,
+    paginated_response,
+    parsed,
+)
 from portal.models import Role
 
 TAGS = ["documents"]

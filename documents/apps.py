@@ -5,3 +5,14 @@ class DocumentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "documents"
     verbose_name = "法律文书"
+
+    def ready(self):
+        # The inspection work fires these hooks: the documents are drafted in its transaction, and
+        # listed on its pages.
+        from contractors import hooks
+        from documents.drafting import draft_inspection_documents, draft_reinspection_opinion
+        from documents.selectors import documents_of_inspection
+
+        hooks.inspection_submitted.register(draft_inspection_documents)
+        hooks.hazard_reinspected.register(draft_reinspection_opinion)
+        hooks.inspection_documents.register(documents_of_inspection)

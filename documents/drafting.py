@@ -11,7 +11,9 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from contractors.models import ChecklistAnswer, Evidence, Hazard, HazardLevel
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import Hazard, HazardLevel
+from contractors.inspections.models import ChecklistAnswer
 from documents.models import (
     DocType,
     Document,

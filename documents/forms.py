@@ -2,9 +2,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from contractors.forms import PeriodFilterForm
 from documents.models import DocType, Document, DocumentSettings
 from documents.services import SETTINGS_FIELDS
+from portal.forms import PeriodFilterForm
 
 DOC_TYPE_CHOICES = [("", _("全部类型"))] + DocType.choices
 

@@ -217,7 +217,7 @@ class Document(models.Model):
         indexes = [
             models.Index(fields=["bureau", "status", "created_at"]),
             models.Index(fields=["firm", "status"]),
-            # The sign-off days the statistics recount (portal/figures.py).
+            # The sign-off days the statistics recount (reporting/figures.py).
             models.Index(fields=["bureau", "approved_at"], name="document_approved_day"),
         ]
 

@@ -27,6 +27,14 @@ def documents_visible_to(user):
     )
 
 
+def documents_of_inspection(*, user, inspection):
+    """The documents of `inspection` that `user` may see, by type and newest version first (the
+    inspection's page, through `contractors.hooks.inspection_documents`)."""
+    return list(
+        documents_visible_to(user).filter(inspection=inspection).order_by("doc_type", "-version")
+    )
+
+
 def access_document_by_id(user, document_id):
     """The document, if `user` may see it; 404 alike for missing and not visible."""
     try:

@@ -11,8 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contractors.models import Hazard, Inspection
-from contractors.services import InvalidTransition, do_accept_inspection, do_return_inspection
+from contractors import hooks
+from contractors.hazards.models import Hazard
+from contractors.inspections.models import Inspection
+from contractors.inspections.services import do_accept_inspection, do_return_inspection
 from documents.drafting import chinese_date, default_template_path, template_content
 from documents.models import (
     NUMBER_PREFIXES,
@@ -27,10 +29,10 @@ from documents.rendering import check_template, render_docx
 from documents.samples import sample_contexts
 from documents.tasks import convert_document_pdf
 from portal.access import membership_of
-from portal.figures import note_days_changed, note_hazards_changed
 from portal.models import Role
 from portal.services import record_audit_event
 from portal.storage import evidence_store
+from portal.validation import InvalidTransition
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +280,7 @@ def do_approve_document(*, actor, document):
         superseded.save(update_fields=["status"])
         signed_on.append(timezone.localdate(superseded.approved_at))
     # The statistics count documents by the day they were signed.
-    note_days_changed(bureau_id=document.bureau_id, days=signed_on)
+    hooks.days_changed.fire(bureau_id=document.bureau_id, days=signed_on)
     record_audit_event(
         actor=actor,
         action="document.approved",
@@ -329,7 +331,7 @@ def _reinspect_again(document):
         verified_by=None,
         updated_at=timezone.now(),
     )
-    note_hazards_changed(hazards=hazards)
+    hooks.hazards_changed.fire(hazards=hazards)
 
 
 @transaction.atomic

@@ -9,14 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from contractors.models import ChecklistAnswer, Evidence
-from contractors.selectors import (
-    agencies_of,
-    checklist_with_answers,
-    evidence_visible_to,
-    streets_of,
-)
-from contractors.services import InvalidTransition
+from contractors.evidence.models import Evidence
+from contractors.evidence.selectors import evidence_visible_to
+from contractors.inspections.models import ChecklistAnswer
+from contractors.inspections.selectors import checklist_with_answers
+from contractors.register.selectors import streets_of
+from contractors.tenancy.selectors import agencies_of
 from documents import selectors
 from documents.forms import (
     DocumentFilterForm,
@@ -52,11 +50,12 @@ from documents.services import (
 from portal.access import membership_of, require_role
 from portal.models import BUREAU_ROLES, Role
 from portal.storage import content_disposition
+from portal.validation import InvalidTransition
 
 DOCUMENTS_PER_PAGE = 50
 
 
-def _add_service_errors(form, error):
+def add_service_errors(form, error):
     """Show a service's refusal at the fields it names, the rest above the form."""
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
@@ -212,7 +211,7 @@ def document_reject(request, document_id):
             messages.error(request, _refusal_text(refusal))
             return _back_to(document)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("文书已退回，检查已退回服务机构修改。"))
             return _back_to(document)
@@ -301,7 +300,7 @@ def template_list(request):
                 content=upload.read(),
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -347,7 +346,7 @@ def document_settings(request):
                 actor=request.user, bureau=membership.bureau, **form.cleaned_data
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("文书设置已保存。"))
             return redirect("documents:settings")

@@ -2,11 +2,14 @@
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.validation import InvalidTransition
 
 
 class Pagination(PageNumberPagination):
@@ -77,3 +80,19 @@ def error_responses(*codes):
         else DetailErrorSerializer
         for code in codes
     }
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = gettext_lazy("当前状态不允许这项操作。")
+    default_code = "conflict"
+
+
+class ServiceErrorsMixin:
+    """The services refuse an action the state does not allow with InvalidTransition, a
+    ValidationError the shared handler would answer as bad input; the contract says 409."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, InvalidTransition):
+            exc = Conflict(" ".join(exc.messages))
+        return super().handle_exception(exc)

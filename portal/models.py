@@ -163,7 +163,7 @@ class AuditEvent(models.Model):
 class DailyFigures(models.Model):
     """The additive figures of one day of a bureau's work, per agency, street and park. Derived
     from the inspections, hazards and documents of that day and recounted whenever they change
-    (`portal/figures.py`), so that the statistics add up a few rows per day instead of counting
+    (`reporting/figures.py`), so that the statistics add up a few rows per day instead of counting
     every hazard of the year.
 
     `day` is the inspection date for inspections and hazards, the local date of sign-off for
@@ -218,7 +218,7 @@ class DailyFigures(models.Model):
 
 class FiguresChange(models.Model):
     """A day of a bureau whose `DailyFigures` are out of date: written by the change, in its
-    transaction; consumed when the figures are next read. Append-only: `portal/figures.py`
+    transaction; consumed when the figures are next read. Append-only: `reporting/figures.py`
     says why."""
 
     id = models.BigAutoField(primary_key=True)

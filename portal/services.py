@@ -1,9 +1,9 @@
+"""The core's writes: the audit log every service appends to, and API tokens."""
+
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from contractors.models import FirmUserObjectPermission
-from contractors.permissions import firm_permissions
-from portal.models import AuditEvent, Membership
+from portal.models import AuditEvent
 from portal.request_context import client_ip
 
 
@@ -37,33 +37,6 @@ def record_audit_events(*, actor, action, targets, bureau, detail_of):
         ],
         batch_size=500,
     )
-
-
-@transaction.atomic
-def do_add_member(*, actor, user, role, bureau, agency=None, firm=None):
-    """Make `user` a member of one organisation with `role`, with the access that role brings:
-    agency staff join the agency's group, a firm user may view its own firm."""
-    membership = Membership.objects.create(
-        user=user, role=role, bureau=bureau, agency=agency, firm=firm
-    )
-    if agency is not None:
-        user.groups.add(agency.group)
-    if firm is not None:
-        FirmUserObjectPermission.objects.get_or_create(
-            user=user, content_object=firm, permission=firm_permissions()["view_firm"]
-        )
-    record_audit_event(
-        actor=actor,
-        action="membership.created",
-        target=user,
-        bureau=bureau,
-        detail={
-            "role": role,
-            "agency": str(agency.pk) if agency else None,
-            "firm": str(firm.pk) if firm else None,
-        },
-    )
-    return membership
 
 
 @transaction.atomic

@@ -12,11 +12,15 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.test import APIClient
 
-from contractors.models import Firm, Grid, Park, Street
-from contractors.services import do_assign_firms, do_create_agency, do_create_contract
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm, Grid, Park, Street
+from contractors.register.uscc import make_uscc
+from contractors.tenancy.services import (
+    do_add_member,
+    do_assign_firms,
+    do_create_agency,
+    do_create_contract,
+)
 from portal.models import Bureau, Role, User
-from portal.services import do_add_member
 
 PASSWORD = "cast-pass-2021"
 

@@ -17,13 +17,13 @@ from django.shortcuts import resolve_url
 from django.urls import URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
-from contractors.models import Evidence, HazardCategory, HazardLevel, Inspection
-from contractors.services import (
-    do_install_default_checklist,
-    do_preview_register_import,
-    do_record_hazard,
-    do_start_inspection,
-)
+from contractors.checklists.services import do_install_default_checklist
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import HazardCategory, HazardLevel
+from contractors.hazards.services import do_record_hazard
+from contractors.inspections.models import Inspection
+from contractors.inspections.services import do_start_inspection
+from contractors.register.services import do_preview_register_import
 from documents.drafting import current_template
 from documents.models import DocType
 from tests.documents.factories import signed_order

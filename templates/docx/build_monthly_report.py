@@ -6,7 +6,7 @@ Edit the report below, then regenerate it with
 
 It shares the page set-up, styles and table helper of the three forms (build.py), and follows
 the same rules: every value through {{ }}, each Jinja tag the text of a single run, table loops
-in rows of their own. The context it receives is portal.reports.monthly_report_context.
+in rows of their own. The context it receives is reporting.exports.monthly_report_context.
 """
 
 from build import HERE, SIHAO, Form

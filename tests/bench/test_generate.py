@@ -15,16 +15,16 @@ from django.db.models import Count, F
 from bench import harness
 from bench.evidence import MIB, traced_peak_mib
 from bench.generate import REPORT_CATEGORIES, REPORT_RECTIFIED, generate, proportional
-from contractors.models import (
-    Assignment,
-    FirmGroupObjectPermission,
-    Hazard,
-    Inspection,
-)
-from contractors.selectors import firms_visible_to, hazards_visible_to, search_firms
+from contractors.hazards.models import Hazard
+from contractors.hazards.selectors import hazards_visible_to
+from contractors.inspections.models import Inspection
+from contractors.register.selectors import search_firms
+from contractors.tenancy.models import Assignment, FirmGroupObjectPermission
+from contractors.tenancy.selectors import firms_visible_to
 from documents.models import Document, DocumentCounter
 from documents.selectors import review_queue
-from portal.stats import Filters, Scope, Statistics, default_period
+from reporting.forms import Filters, Scope, default_period
+from reporting.stats import Statistics
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = 0.01

@@ -3,8 +3,9 @@ from datetime import date
 
 import pytest
 
-from contractors.models import Assignment, Contract, Firm, Street
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm, Street
+from contractors.register.uscc import make_uscc
+from contractors.tenancy.models import Assignment, Contract
 from portal.models import AuditEvent, Bureau
 from tests.conftest import assign, make_agency, make_contract, make_firm
 

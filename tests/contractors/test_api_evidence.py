@@ -10,13 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from contractors.models import Evidence, Firm
-from contractors.services import (
-    do_assign_firms,
-    do_install_default_checklist,
-    do_rectify_hazard,
-    do_submit_inspection,
-)
+from contractors.checklists.services import do_install_default_checklist
+from contractors.evidence.models import Evidence
+from contractors.hazards.services import do_rectify_hazard
+from contractors.inspections.services import do_submit_inspection
+from contractors.register.models import Firm
+from contractors.tenancy.services import do_assign_firms
 from portal.models import AuditEvent
 from tests.contractors.test_api_hazards import hazard_url, record
 from tests.contractors.test_api_inspections import answer_all, start_inspection

@@ -2,8 +2,8 @@ import uuid
 
 import pytest
 
-from contractors.models import Firm, KeyCategory
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm, KeyCategory
+from contractors.register.uscc import make_uscc
 from tests.conftest import assign, make_firm
 
 FIRMS_URL = "/api/v1/firms/"

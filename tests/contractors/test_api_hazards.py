@@ -10,12 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contractors.models import Evidence, Hazard, Inspection
-from contractors.services import (
-    do_install_default_checklist,
-    do_record_hazard,
-    do_submit_inspection,
-)
+from contractors.checklists.services import do_install_default_checklist
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import Hazard
+from contractors.hazards.services import do_record_hazard
+from contractors.inspections.models import Inspection
+from contractors.inspections.services import do_submit_inspection
 from tests.conftest import assign
 from tests.contractors.test_api_inspections import (
     answer_all,

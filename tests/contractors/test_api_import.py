@@ -2,8 +2,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
-from contractors.models import Firm
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm
+from contractors.register.uscc import make_uscc
 from portal.models import AuditEvent
 
 IMPORT_URL = "/api/v1/firms/import/"

@@ -8,11 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contractors.models import ChecklistAnswer, Hazard, Inspection
-from contractors.services import (
+from contractors.checklists.services import do_copy_checklist_version, do_install_default_checklist
+from contractors.hazards.models import Hazard
+from contractors.inspections.models import ChecklistAnswer, Inspection
+from contractors.inspections.services import (
     do_answer_item,
-    do_copy_checklist_version,
-    do_install_default_checklist,
     do_return_inspection,
     do_start_inspection,
     do_submit_inspection,

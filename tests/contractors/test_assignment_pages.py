@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from contractors.models import Assignment, Grid
-from contractors.uscc import make_uscc
+from contractors.register.models import Grid
+from contractors.register.uscc import make_uscc
+from contractors.tenancy.models import Assignment
 from portal.models import AuditEvent
 from tests.conftest import make_contract, make_firm
 

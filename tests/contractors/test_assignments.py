@@ -10,9 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from contractors import services
-from contractors.models import Assignment, Firm, FirmGroupObjectPermission
-from contractors.services import (
+from contractors.register.models import Firm
+from contractors.register.uscc import make_uscc
+from contractors.tenancy import services
+from contractors.tenancy.models import Assignment, FirmGroupObjectPermission
+from contractors.tenancy.services import (
     AssignmentResult,
     QuotaExceeded,
     do_assign_firms,
@@ -21,7 +23,6 @@ from contractors.services import (
     do_share_out_firms,
     do_unassign_firms,
 )
-from contractors.uscc import make_uscc
 from portal.models import AuditEvent, Bureau, User
 from tests.conftest import make_agency, make_contract, make_firm
 

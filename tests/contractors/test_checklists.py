@@ -8,9 +8,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from contractors.models import Checklist, ChecklistItem, HazardCategory
-from contractors.selectors import checklist_with_answers, current_checklist
-from contractors.services import do_copy_checklist_version, do_install_default_checklist
+from contractors.checklists.models import Checklist, ChecklistItem
+from contractors.checklists.selectors import current_checklist
+from contractors.checklists.services import do_copy_checklist_version, do_install_default_checklist
+from contractors.hazards.models import HazardCategory
+from contractors.inspections.selectors import checklist_with_answers
 from portal.models import AuditEvent, Bureau, User
 from tests.contractors.test_inspections import start_inspection
 

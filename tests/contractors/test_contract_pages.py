@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from contractors.models import Assignment, Contract, Firm
-from contractors.services import do_assign_firms
+from contractors.register.models import Firm
+from contractors.tenancy.models import Assignment, Contract
+from contractors.tenancy.services import do_assign_firms
 from portal.models import AuditEvent
 from tests.conftest import assign, make_contract, make_firm
 

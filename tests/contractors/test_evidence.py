@@ -22,20 +22,16 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from contractors.models import (
-    Checklist,
-    Evidence,
-    Hazard,
-    HazardCategory,
-    HazardLevel,
-    Inspection,
-)
-from contractors.services import (
+from contractors.checklists.models import Checklist
+from contractors.evidence.models import Evidence
+from contractors.evidence.services import (
     EvidenceRejected,
     do_confirm_evidence,
     do_issue_evidence_download,
     do_request_evidence_upload,
 )
+from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
+from contractors.inspections.models import Inspection
 from portal.models import AuditEvent
 from portal.storage import evidence_store
 from tests.conftest import use_s3

@@ -7,14 +7,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
-from contractors.models import Evidence, Hazard, Inspection
-from contractors.selectors import access_evidence_by_id, evidence_visible_to
-from contractors.services import (
-    InvalidTransition,
-    do_confirm_evidence,
-    do_issue_evidence_download,
-)
+from contractors.evidence.models import Evidence
+from contractors.evidence.selectors import access_evidence_by_id, evidence_visible_to
+from contractors.evidence.services import do_confirm_evidence, do_issue_evidence_download
+from contractors.hazards.models import Hazard
+from contractors.inspections.models import Inspection
 from portal.models import AuditEvent
+from portal.validation import InvalidTransition
 from tests.conftest import assign
 from tests.contractors.test_evidence import (
     make_hazard,

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image, TiffImagePlugin
 
-from contractors.evidence import make_thumbnail, photo_facts, sniff_type
+from contractors.evidence.files import make_thumbnail, photo_facts, sniff_type
 from tests.contractors.test_evidence import DATETIME_ORIGINAL, EXIF_IFD, GPS_IFD, photo
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from contractors.models import Evidence
-from contractors.services import do_purge_expired_uploads
+from contractors.evidence.models import Evidence
+from contractors.evidence.services import do_purge_expired_uploads
 from portal.models import AuditEvent
 from portal.storage import evidence_store
 from tests.contractors.test_evidence import (

@@ -8,10 +8,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.urls import reverse
 
-from contractors.models import Firm
-from contractors.selectors import access_firm_by_id, firms_visible_to, search_firms
-from contractors.services import do_assign_firms, do_share_out_firms, do_unassign_firms
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm
+from contractors.register.selectors import search_firms
+from contractors.register.uscc import make_uscc
+from contractors.tenancy.selectors import access_firm_by_id, firms_visible_to
+from contractors.tenancy.services import do_assign_firms, do_share_out_firms, do_unassign_firms
 from tests.conftest import make_contract, make_firm
 
 SEES = {

@@ -8,13 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from contractors.models import Evidence, Hazard, HazardCategory, HazardLevel
-from contractors.services import (
-    do_install_default_checklist,
-    do_record_hazard,
-    do_rectify_hazard,
-    do_submit_inspection,
-)
+from contractors.checklists.services import do_install_default_checklist
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
+from contractors.hazards.services import do_record_hazard, do_rectify_hazard
+from contractors.inspections.services import do_submit_inspection
 from portal.models import AuditEvent
 from tests.contractors.test_inspection_pages import answer_all, start_inspection
 

@@ -10,20 +10,20 @@ from django.core.management import CommandError, call_command
 from django.http import Http404
 from django.utils import timezone
 
-from contractors.models import Evidence, Hazard, HazardCategory, HazardLevel
-from contractors.selectors import access_hazard_by_id, hazards_visible_to
-from contractors.services import (
-    InvalidTransition,
-    do_install_default_checklist,
+from contractors.checklists.services import do_install_default_checklist
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
+from contractors.hazards.selectors import access_hazard_by_id, hazards_visible_to
+from contractors.hazards.services import (
     do_mark_overdue_hazards,
     do_record_hazard,
     do_rectify_hazard,
     do_reinspect_hazard,
-    do_return_inspection,
-    do_submit_inspection,
     do_update_hazard,
 )
+from contractors.inspections.services import do_return_inspection, do_submit_inspection
 from portal.models import AuditEvent
+from portal.validation import InvalidTransition
 from tests.conftest import assign
 from tests.contractors.test_inspections import (
     add_evidence,

@@ -5,8 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from contractors.models import Firm
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm
+from contractors.register.uscc import make_uscc
 from portal.models import Bureau
 
 HEADER = ["统一社会信用代码", "企业名称", "所属街道"]

@@ -7,21 +7,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from contractors.models import (
-    ChecklistAnswer,
-    Firm,
-    Hazard,
-    HazardCategory,
-    HazardLevel,
-    Inspection,
-)
-from contractors.services import (
+from contractors.checklists.services import do_install_default_checklist
+from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
+from contractors.inspections.models import ChecklistAnswer, Inspection
+from contractors.inspections.services import (
     do_answer_item,
-    do_install_default_checklist,
-    do_share_out_firms,
     do_start_inspection,
     do_submit_inspection,
 )
+from contractors.register.models import Firm
+from contractors.tenancy.services import do_share_out_firms
 from tests.conftest import assign, make_firm
 
 PASS = ChecklistAnswer.Answer.PASS

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from contractors.services import do_install_default_checklist
+from contractors.checklists.services import do_install_default_checklist
 from tests.contractors.test_api_evidence import UPLOADS_URL, evidence_url, jpeg_bytes, put_object
 from tests.contractors.test_api_evidence import slot_body as evidence_slot_body
 

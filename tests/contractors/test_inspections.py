@@ -12,34 +12,29 @@ from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contractors.models import (
-    Checklist,
-    ChecklistAnswer,
-    Evidence,
-    Firm,
-    Hazard,
-    HazardCategory,
-    HazardLevel,
-    Inspection,
-)
-from contractors.selectors import (
+from contractors.checklists.models import Checklist
+from contractors.checklists.services import do_install_default_checklist
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
+from contractors.hazards.services import do_record_hazard
+from contractors.inspections.models import ChecklistAnswer, Inspection
+from contractors.inspections.selectors import (
     access_inspection_by_id,
     checklist_with_answers,
     inspections_visible_to,
     with_last_inspection,
 )
-from contractors.services import (
-    InvalidTransition,
+from contractors.inspections.services import (
     do_accept_inspection,
     do_answer_item,
-    do_install_default_checklist,
-    do_record_hazard,
     do_return_inspection,
     do_start_inspection,
     do_submit_inspection,
     do_update_inspection,
 )
+from contractors.register.models import Firm
 from portal.models import AuditEvent
+from portal.validation import InvalidTransition
 from tests.conftest import assign
 
 PASS = ChecklistAnswer.Answer.PASS

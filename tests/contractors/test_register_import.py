@@ -6,9 +6,9 @@ import zipfile
 import openpyxl
 import pytest
 
-from contractors.models import Firm, Street
-from contractors.services import do_import_register
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm, Street
+from contractors.register.services import do_import_register
+from contractors.register.uscc import make_uscc
 from portal.models import AuditEvent, Bureau
 from tests.conftest import make_firm
 

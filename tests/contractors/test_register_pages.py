@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from contractors.models import Firm, RegisterImport
-from contractors.uscc import make_uscc
+from contractors.register.models import Firm, RegisterImport
+from contractors.register.uscc import make_uscc
 from portal.models import AuditEvent
 from tests.conftest import make_firm
 

@@ -4,7 +4,7 @@ and "my firms" for agencies, and the manager's share-out among inspectors."""
 import pytest
 from django.urls import reverse
 
-from contractors.models import Assignment
+from contractors.tenancy.models import Assignment
 from portal.models import AuditEvent
 from tests.conftest import assign, make_firm
 

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from contractors.uscc import ALPHABET, make_uscc, normalise_uscc, uscc_error
+from contractors.register.uscc import ALPHABET, make_uscc, normalise_uscc, uscc_error
 
 REAL_CODES = ("914403001922038216", "9144030071526726XG", "91330100799655058B")
 OUTSIDE_ALPHABET = ("I", "O", "Z", "S", "V", "*")

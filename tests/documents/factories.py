@@ -4,12 +4,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from contractors.models import ChecklistAnswer, Evidence, HazardCategory, HazardLevel, Inspection
-from contractors.services import (
+from contractors.checklists.services import do_install_default_checklist
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import HazardCategory, HazardLevel
+from contractors.hazards.services import do_record_hazard, do_rectify_hazard
+from contractors.inspections.models import ChecklistAnswer, Inspection
+from contractors.inspections.services import (
     do_answer_item,
-    do_install_default_checklist,
-    do_record_hazard,
-    do_rectify_hazard,
     do_start_inspection,
     do_submit_inspection,
 )

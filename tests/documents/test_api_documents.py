@@ -7,10 +7,11 @@ import re
 import pytest
 from django.utils import timezone
 
-from contractors.models import Evidence, Inspection
-from contractors.services import (
+from contractors.checklists.services import do_install_default_checklist
+from contractors.evidence.models import Evidence
+from contractors.inspections.models import Inspection
+from contractors.inspections.services import (
     do_answer_item,
-    do_install_default_checklist,
     do_start_inspection,
     do_submit_inspection,
     do_update_inspection,

@@ -13,13 +13,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from PIL import Image
 
-from contractors.models import Evidence, Hazard, Inspection
-from contractors.services import (
-    InvalidTransition,
-    do_reinspect_hazard,
-    do_submit_inspection,
-    do_update_inspection,
-)
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import Hazard
+from contractors.hazards.services import do_reinspect_hazard
+from contractors.inspections.models import Inspection
+from contractors.inspections.services import do_submit_inspection, do_update_inspection
 from documents.models import DocType, Document, DocumentFrozen
 from documents.selectors import access_document_by_id, documents_visible_to
 from documents.services import (
@@ -32,6 +30,7 @@ from documents.services import (
 )
 from portal.models import AuditEvent, Bureau, Role
 from portal.storage import evidence_store
+from portal.validation import InvalidTransition
 from tests.conftest import make_user
 from tests.contractors.test_inspections import add_evidence
 from tests.documents.factories import (

@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from contractors.models import ChecklistAnswer, Evidence, Inspection
-from contractors.services import do_answer_item, do_submit_inspection
+from contractors.evidence.models import Evidence
+from contractors.inspections.models import ChecklistAnswer, Inspection
+from contractors.inspections.services import do_answer_item, do_submit_inspection
 from documents.models import DocType, Document
 from documents.services import do_approve_document
 from portal.models import AuditEvent

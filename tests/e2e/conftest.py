@@ -16,7 +16,7 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 from PIL import Image
 from pytest_django.live_server_helper import LiveServer
 
-from contractors.services import do_install_default_checklist
+from contractors.checklists.services import do_install_default_checklist
 from tests.conftest import PASSWORD, use_s3
 
 HERE = Path(__file__).parent

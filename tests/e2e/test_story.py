@@ -9,8 +9,11 @@ import re
 
 import pytest
 
-from contractors.models import Evidence, Firm, Hazard, Inspection
-from contractors.uscc import make_uscc
+from contractors.evidence.models import Evidence
+from contractors.hazards.models import Hazard
+from contractors.inspections.models import Inspection
+from contractors.register.models import Firm
+from contractors.register.uscc import make_uscc
 from documents.models import DocType, Document
 from documents.pdf import pdf_available
 from portal.storage import evidence_store

@@ -10,7 +10,9 @@ from portal.models import DailyFigures, FiguresChange
 from tests.portal.test_stats import Work
 
 OURS = sorted(
-    (app, name) for name, app in get_commands().items() if app in {"portal", "contractors"}
+    (app, name)
+    for name, app in get_commands().items()
+    if app in {"portal", "contractors", "documents", "reporting", "demo"}
 )
 
 

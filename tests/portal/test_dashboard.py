@@ -11,9 +11,9 @@ from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils import timezone
 
-from contractors.models import HazardLevel
+from contractors.hazards.models import HazardLevel
 from documents.models import Document
-from portal.figures import do_refresh_figures
+from reporting.figures import do_refresh_figures
 from tests.portal.test_stats import FIRE, OPEN, OTHER, OVERDUE, PRODUCTION, VERIFIED, Work, local
 
 PERIOD = {"from": "2021-01-01", "to": "2021-06-30"}

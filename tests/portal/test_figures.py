@@ -1,6 +1,6 @@
-"""The statistics' tally (portal/figures.py) stays exact.
+"""The statistics' tally (reporting/figures.py) stays exact.
 
-An oracle counts the definitions at the top of portal/stats.py straight from the inspection,
+An oracle counts the definitions at the top of reporting/stats.py straight from the inspection,
 hazard and document rows, in plain Python. After each change made through the services (the
 calls the views make), `Statistics`, summed from the tally, must give the oracle's totals and
 breakdowns for every period and filter, and the incrementally refreshed tally must hold the
@@ -18,33 +18,30 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from contractors.models import (
-    Agency,
-    ChecklistAnswer,
-    Hazard,
-    HazardCategory,
-    HazardLevel,
-    Inspection,
-    Park,
-    Street,
-)
-from contractors.services import (
-    do_answer_item,
-    do_import_register,
-    do_install_default_checklist,
+from contractors.checklists.services import do_install_default_checklist
+from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
+from contractors.hazards.services import (
     do_mark_overdue_hazards,
     do_record_hazard,
     do_reinspect_hazard,
-    do_submit_inspection,
     do_update_hazard,
+)
+from contractors.inspections.models import ChecklistAnswer, Inspection
+from contractors.inspections.services import (
+    do_answer_item,
+    do_submit_inspection,
     do_update_inspection,
 )
+from contractors.register.models import Park, Street
+from contractors.register.services import do_import_register
+from contractors.tenancy.models import Agency
 from documents.models import DocType, Document
 from documents.services import do_approve_document, do_reject_document
-from portal import figures
-from portal.figures import do_recount_figures, do_refresh_figures
 from portal.models import DailyFigures, FiguresChange
-from portal.stats import Filters, Scope, Statistics, _firms_column, percent
+from reporting import figures
+from reporting.figures import do_recount_figures, do_refresh_figures
+from reporting.forms import Filters, Scope
+from reporting.stats import Statistics, _firms_column, percent
 from tests.conftest import assign
 from tests.contractors.test_inspections import answer_all, start_inspection
 from tests.contractors.test_register_import import csv_bytes

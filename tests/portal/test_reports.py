@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 from docx import Document as Docx
 
-from contractors.models import Grid, HazardLevel, KeyCategory
-from contractors.services import do_import_register
+from contractors.hazards.models import HazardLevel
+from contractors.register.models import Grid, KeyCategory
+from contractors.register.services import do_import_register
 from tests.portal.test_stats import FIRE, OPEN, OTHER, OVERDUE, PRODUCTION, VERIFIED, Work, local
 
 PERIOD = {"from": "2021-01-01", "to": "2021-06-30"}

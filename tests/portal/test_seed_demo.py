@@ -5,21 +5,18 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from contractors.models import (
-    KEY_PLACE_KINDS,
+from contractors.register.models import KEY_PLACE_KINDS, Firm, Grid, Park, Street
+from contractors.register.selectors import search_firms
+from contractors.register.uscc import uscc_error
+from contractors.tenancy.models import (
     Agency,
     Assignment,
     Contract,
-    Firm,
     FirmGroupObjectPermission,
     FirmUserObjectPermission,
-    Grid,
-    Park,
-    Street,
 )
-from contractors.selectors import firms_visible_to, search_firms
-from contractors.uscc import uscc_error
-from portal.demo import agency_share, contract_quota, key_unit_counts
+from contractors.tenancy.selectors import firms_visible_to
+from demo.district import agency_share, contract_quota, key_unit_counts
 from portal.models import AuditEvent, Bureau, Membership, Role, User
 
 pytestmark = pytest.mark.django_db

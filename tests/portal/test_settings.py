@@ -22,7 +22,7 @@ OUR_VARIABLES = {
 
 def manage(*args, tmp_path, **env):
     base = {k: v for k, v in os.environ.items() if k not in OUR_VARIABLES}
-    base.update(DJANGO_SETTINGS_MODULE="portal.settings", PORTAL_VAR_DIR=str(tmp_path), **env)
+    base.update(DJANGO_SETTINGS_MODULE="config.settings", PORTAL_VAR_DIR=str(tmp_path), **env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

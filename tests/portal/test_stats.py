@@ -18,11 +18,16 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.urls import reverse
 from django.utils import timezone
 
-from contractors.models import Checklist, Firm, Hazard, HazardCategory, HazardLevel, Inspection
-from contractors.uscc import make_uscc
+from contractors.checklists.models import Checklist
+from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
+from contractors.inspections.models import Inspection
+from contractors.register.models import Firm
+from contractors.register.uscc import make_uscc
 from documents.models import DocType, Document, DocumentTemplate
-from portal.figures import do_refresh_figures, note_days_changed
-from portal.stats import Filters, Scope, Statistics, percent
+from reporting.figures import do_refresh_figures
+from reporting.forms import Filters, Scope
+from reporting.notes import note_days_changed
+from reporting.stats import Statistics, percent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 VERIFIED, OPEN, OVERDUE, RECTIFIED = (
@@ -455,7 +460,7 @@ def test_bad_input_gets_400_with_the_reason_on_its_field(cast, api_for, params, 
 
 
 def test_a_street_of_another_bureau_is_unknown(cast, api_for):
-    from contractors.models import Street
+    from contractors.register.models import Street
     from portal.models import Bureau
 
     elsewhere = Bureau.objects.create(

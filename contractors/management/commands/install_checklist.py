@@ -2,9 +2,10 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from contractors.checklists.services import do_install_default_checklist
+
 # The same choice of bureau as the register import, with the same messages.
 from contractors.management.commands.import_firms import _bureau
-from contractors.services import do_install_default_checklist
 
 
 class Command(BaseCommand):

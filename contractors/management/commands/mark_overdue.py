@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from contractors.services import do_mark_overdue_hazards
+from contractors.hazards.services import do_mark_overdue_hazards
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from contractors.services import do_purge_expired_uploads
+from contractors.evidence.services import do_purge_expired_uploads
 
 
 class Command(BaseCommand):
