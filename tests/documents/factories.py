@@ -16,7 +16,7 @@ from contractors.inspections.services import (
 )
 from documents.models import DocType
 from documents.services import do_approve_document
-from tests.contractors.test_inspections import add_evidence
+from tests.contractors.inspections.test_inspections import add_evidence
 
 HAZARDS = [
     (HazardCategory.FIRE, HazardLevel.MAJOR, '仓库消防通道被货物堵塞 <A&B> "急"', "1号仓库"),

@@ -23,7 +23,7 @@ from documents.services import do_approve_document, do_convert_document_pdf, do_
 from portal.models import AuditEvent
 from portal.storage import LocalStore
 from tests.conftest import assign
-from tests.contractors.test_api_hazards import add_evidence
+from tests.contractors.hazards.test_api_hazards import add_evidence
 from tests.documents.factories import draft_inspection, signed_order, submitted_inspection
 
 DOCUMENTS_URL = "/api/v1/documents/"

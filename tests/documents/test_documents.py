@@ -32,7 +32,7 @@ from portal.models import AuditEvent, Bureau, Role
 from portal.storage import evidence_store
 from portal.validation import InvalidTransition
 from tests.conftest import make_user
-from tests.contractors.test_inspections import add_evidence
+from tests.contractors.inspections.test_inspections import add_evidence
 from tests.documents.factories import (
     draft_inspection,
     rectify,

@@ -9,8 +9,13 @@ import pytest
 from django.utils import timezone
 
 from contractors.checklists.services import do_install_default_checklist
-from tests.contractors.test_api_evidence import UPLOADS_URL, evidence_url, jpeg_bytes, put_object
-from tests.contractors.test_api_evidence import slot_body as evidence_slot_body
+from tests.contractors.evidence.test_api_evidence import (
+    UPLOADS_URL,
+    evidence_url,
+    jpeg_bytes,
+    put_object,
+)
+from tests.contractors.evidence.test_api_evidence import slot_body as evidence_slot_body
 
 INSPECTIONS_URL = "/api/v1/inspections/"
 HAZARDS_URL = "/api/v1/hazards/"

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, TiffImagePlugin
 
 from contractors.evidence.files import make_thumbnail, photo_facts, sniff_type
-from tests.contractors.test_evidence import DATETIME_ORIGINAL, EXIF_IFD, GPS_IFD, photo
+from tests.contractors.evidence.test_evidence import DATETIME_ORIGINAL, EXIF_IFD, GPS_IFD, photo
 
 
 def iso_media(major, *compatible):

@@ -5,7 +5,7 @@ from datetime import date
 from django_tasks import default_task_backend
 
 from portal.models import DailyFigures, FiguresChange
-from tests.portal.test_stats import VERIFIED, Work
+from tests.reporting.test_stats import VERIFIED, Work
 
 
 def test_a_committed_change_queues_the_recount_of_its_bureau(

@@ -43,11 +43,11 @@ from reporting.figures import do_recount_figures, do_refresh_figures
 from reporting.forms import Filters, Scope
 from reporting.stats import Statistics, _firms_column, percent
 from tests.conftest import assign
-from tests.contractors.test_inspections import answer_all, start_inspection
-from tests.contractors.test_register_import import csv_bytes
-from tests.contractors.test_register_import import row as register_row
+from tests.contractors.inspections.test_inspections import answer_all, start_inspection
+from tests.contractors.register.test_register_import import csv_bytes
+from tests.contractors.register.test_register_import import row as register_row
 from tests.documents.factories import rectify, submitted_inspection
-from tests.portal.test_stats import SHANGHAI, Work
+from tests.reporting.test_stats import SHANGHAI, Work
 
 pytestmark = pytest.mark.usefixtures("local_storage")
 

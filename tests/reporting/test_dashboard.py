@@ -14,7 +14,7 @@ from django.utils import timezone
 from contractors.hazards.models import HazardLevel
 from documents.models import Document
 from reporting.figures import do_refresh_figures
-from tests.portal.test_stats import FIRE, OPEN, OTHER, OVERDUE, PRODUCTION, VERIFIED, Work, local
+from tests.reporting.test_stats import FIRE, OPEN, OTHER, OVERDUE, PRODUCTION, VERIFIED, Work, local
 
 PERIOD = {"from": "2021-01-01", "to": "2021-06-30"}
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command, get_commands, load_command_class
 
 from portal.models import DailyFigures, FiguresChange
-from tests.portal.test_stats import Work
+from tests.reporting.test_stats import Work
 
 OURS = sorted(
     (app, name)

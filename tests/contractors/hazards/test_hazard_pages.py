@@ -14,7 +14,7 @@ from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
 from contractors.hazards.services import do_record_hazard, do_rectify_hazard
 from contractors.inspections.services import do_submit_inspection
 from portal.models import AuditEvent
-from tests.contractors.test_inspection_pages import answer_all, start_inspection
+from tests.contractors.inspections.test_inspection_pages import answer_all, start_inspection
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from contractors.checklists.services import do_copy_checklist_version, do_instal
 from contractors.hazards.models import HazardCategory
 from contractors.inspections.selectors import checklist_with_answers
 from portal.models import AuditEvent, Bureau, User
-from tests.contractors.test_inspections import start_inspection
+from tests.contractors.inspections.test_inspections import start_inspection
 
 # A law's title in book-title marks, optionally followed by its article: 《…》第…条.
 LEGAL_BASIS = re.compile(r"《[^》]+》(第[一二三四五六七八九十百零]+条)?")

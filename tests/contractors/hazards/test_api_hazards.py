@@ -17,7 +17,7 @@ from contractors.hazards.services import do_record_hazard
 from contractors.inspections.models import Inspection
 from contractors.inspections.services import do_submit_inspection
 from tests.conftest import assign
-from tests.contractors.test_api_inspections import (
+from tests.contractors.inspections.test_api_inspections import (
     answer_all,
     errors_of,
     inspection_url,

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from portal.models import Bureau
-from tests.portal.test_stats import FIRE, OPEN, VERIFIED, Work, local
+from tests.reporting.test_stats import FIRE, OPEN, VERIFIED, Work, local
 
 
 @pytest.fixture

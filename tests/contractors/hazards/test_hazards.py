@@ -25,7 +25,7 @@ from contractors.inspections.services import do_return_inspection, do_submit_ins
 from portal.models import AuditEvent
 from portal.validation import InvalidTransition
 from tests.conftest import assign
-from tests.contractors.test_inspections import (
+from tests.contractors.inspections.test_inspections import (
     add_evidence,
     answer_all,
     field_errors,

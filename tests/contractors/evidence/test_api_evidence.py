@@ -17,8 +17,8 @@ from contractors.inspections.services import do_submit_inspection
 from contractors.register.models import Firm
 from contractors.tenancy.services import do_assign_firms
 from portal.models import AuditEvent
-from tests.contractors.test_api_hazards import hazard_url, record
-from tests.contractors.test_api_inspections import answer_all, start_inspection
+from tests.contractors.hazards.test_api_hazards import hazard_url, record
+from tests.contractors.inspections.test_api_inspections import answer_all, start_inspection
 
 UPLOADS_URL = "/api/v1/evidence/uploads/"
 

@@ -12,7 +12,7 @@ from contractors.evidence.models import Evidence
 from contractors.evidence.services import do_purge_expired_uploads
 from portal.models import AuditEvent
 from portal.storage import evidence_store
-from tests.contractors.test_evidence import (
+from tests.contractors.evidence.test_evidence import (
     make_inspection,
     photo,
     post_upload,

@@ -15,7 +15,7 @@ from contractors.inspections.models import Inspection
 from portal.models import AuditEvent
 from portal.validation import InvalidTransition
 from tests.conftest import assign
-from tests.contractors.test_evidence import (
+from tests.contractors.evidence.test_evidence import (
     make_hazard,
     make_inspection,
     photo,

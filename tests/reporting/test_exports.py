@@ -12,7 +12,7 @@ from docx import Document as Docx
 from contractors.hazards.models import HazardLevel
 from contractors.register.models import Grid, KeyCategory
 from contractors.register.services import do_import_register
-from tests.portal.test_stats import FIRE, OPEN, OTHER, OVERDUE, PRODUCTION, VERIFIED, Work, local
+from tests.reporting.test_stats import FIRE, OPEN, OTHER, OVERDUE, PRODUCTION, VERIFIED, Work, local
 
 PERIOD = {"from": "2021-01-01", "to": "2021-06-30"}
 SHEETS = ["总体情况", "隐患分类", "街道镇", "工业园区", "服务机构", "分月", "逾期隐患"]
