@@ -5,6 +5,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 
+def require_known_fields(fields, known, what):
+    """A caller's programming error, not bad input: a service asked to change a field it does
+    not change."""
+    unknown = set(fields) - set(known)
+    if unknown:
+        raise TypeError(f"not {what} field: {', '.join(sorted(unknown))}")
+
+
 def add_error(errors, field, message):
     errors.setdefault(field, []).append(message)
 

@@ -15,13 +15,11 @@ from contractors.hazards.models import Hazard, HazardLevel
 from contractors.hazards.selectors import hazards_visible_to
 from contractors.register.forms import RegisterSearchForm
 from contractors.register.selectors import (
-    parks_of,
+    filter_choices,
     recent_register_imports,
     register_summary,
     search_firms,
-    streets_of,
 )
-from contractors.tenancy.selectors import agencies_of
 from documents.models import Document
 from portal.access import membership_of, require_role
 from portal.models import AGENCY_ROLES, BUREAU_ROLES, OrganisationKind
@@ -35,8 +33,9 @@ from reporting.exports import (
     register_workbook,
     statistics_workbook,
 )
+from reporting.firm_figures import firm_figures
 from reporting.forms import filter_form, scope_of
-from reporting.stats import Statistics, firm_figures
+from reporting.stats import Statistics
 
 
 @login_required
@@ -181,56 +180,43 @@ def _attachment(content, content_type, filename):
     return response
 
 
-def _period_name(filters):
-    return f"{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}"
+def _bad_filters(form):
+    return HttpResponseBadRequest(_form_problems(form), content_type="text/plain; charset=utf-8")
+
+
+def _statistics_export(request, write, content_type, filename):
+    """An export of the period's statistics: `write(statistics)` gives the file's bytes."""
+    scope, form = _scope_and_form(request)
+    if not form.is_valid():
+        return _bad_filters(form)
+    statistics = Statistics(scope, form.filters())
+    period = f"{statistics.filters.date_from:%Y%m%d}-{statistics.filters.date_to:%Y%m%d}"
+    return _attachment(write(statistics), content_type, filename % {"period": period})
 
 
 @require_GET
 @login_required
 def export_statistics(request):
-    scope, form = _scope_and_form(request)
-    if not form.is_valid():
-        return HttpResponseBadRequest(
-            _form_problems(form), content_type="text/plain; charset=utf-8"
-        )
-    statistics = Statistics(scope, form.filters())
-    return _attachment(
-        statistics_workbook(statistics),
-        XLSX_TYPE,
-        _("统计报表_%(period)s.xlsx") % {"period": _period_name(statistics.filters)},
+    return _statistics_export(
+        request, statistics_workbook, XLSX_TYPE, _("统计报表_%(period)s.xlsx")
     )
 
 
 @require_GET
 @login_required
 def export_monthly_report(request):
-    scope, form = _scope_and_form(request)
-    if not form.is_valid():
-        return HttpResponseBadRequest(
-            _form_problems(form), content_type="text/plain; charset=utf-8"
-        )
-    statistics = Statistics(scope, form.filters())
-    return _attachment(
-        monthly_report(statistics),
-        DOCX_TYPE,
-        _("安全生产检查工作月报_%(period)s.docx") % {"period": _period_name(statistics.filters)},
+    return _statistics_export(
+        request, monthly_report, DOCX_TYPE, _("安全生产检查工作月报_%(period)s.docx")
     )
 
 
 @require_GET
 @login_required
 def export_register(request):
-    membership = require_role(request.user, *BUREAU_ROLES, *AGENCY_ROLES)
-    form = RegisterSearchForm(
-        request.GET,
-        streets=streets_of(request.user),
-        parks=parks_of(request.user),
-        agencies=agencies_of(request.user) if membership.is_bureau_staff else None,
-    )
+    require_role(request.user, *BUREAU_ROLES, *AGENCY_ROLES)
+    form = RegisterSearchForm(request.GET, **filter_choices(request.user))
     if not form.is_valid():
-        return HttpResponseBadRequest(
-            _form_problems(form), content_type="text/plain; charset=utf-8"
-        )
+        return _bad_filters(form)
     firms = search_firms(request.user, **form.search_arguments())
     return _attachment(
         register_workbook(firms, with_agency=True),
@@ -246,9 +232,7 @@ def export_hazards(request):
         raise PermissionDenied
     form = HazardExportForm(request.GET)
     if not form.is_valid():
-        return HttpResponseBadRequest(
-            _form_problems(form), content_type="text/plain; charset=utf-8"
-        )
+        return _bad_filters(form)
     return _attachment(
         hazard_workbook(form.filtered(hazards_visible_to(request.user))),
         XLSX_TYPE,

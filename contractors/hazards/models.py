@@ -72,7 +72,7 @@ class Hazard(models.Model):
         ordering = ["deadline", "created_at"]
         indexes = [
             # With the inspection, so that the statistics count the few hazards waiting for
-            # re-inspection from the index alone (portal/stats.py).
+            # re-inspection from the index alone (reporting/stats.py).
             models.Index(
                 fields=["status", "deadline", "inspection"], name="hazard_status_deadline"
             ),

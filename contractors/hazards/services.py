@@ -25,7 +25,13 @@ from contractors.register.services import BATCH_SIZE
 from portal.access import membership_of
 from portal.models import Bureau, Role
 from portal.services import record_audit_event, record_audit_events
-from portal.validation import InvalidTransition, add_error, check_choice, full_clean_into
+from portal.validation import (
+    InvalidTransition,
+    add_error,
+    check_choice,
+    full_clean_into,
+    require_known_fields,
+)
 
 DEFAULT_RECTIFICATION_DAYS = 30
 
@@ -133,9 +139,7 @@ def do_record_hazard(
 @transaction.atomic
 def do_update_hazard(*, actor, hazard, **fields):
     """Change the given fields of a hazard while its inspection is draft or returned."""
-    unknown = set(fields) - set(HAZARD_FIELDS)
-    if unknown:
-        raise TypeError(f"not a hazard field: {', '.join(sorted(unknown))}")
+    require_known_fields(fields, HAZARD_FIELDS, "a hazard")
     inspection = locked_inspection(hazard.inspection)
     hazard = locked_hazard(hazard)
     require_holding_agency(actor, inspection.firm, inspection.agency)

@@ -22,8 +22,8 @@ from contractors.hazards.selectors import (
 )
 from contractors.hazards.services import do_rectify_hazard, do_reinspect_hazard, do_update_hazard
 from contractors.inspections.selectors import may_work_on_inspection
-from contractors.register.selectors import parks_of, streets_of
-from contractors.tenancy.selectors import agencies_of, agency_holds_firm
+from contractors.register.selectors import filter_choices
+from contractors.tenancy.selectors import agency_holds_firm
 from portal.access import membership_of, require_role
 from portal.models import AGENCY_ROLES, Role
 from portal.page_support import add_service_errors, refused_for_state
@@ -39,9 +39,7 @@ def hazard_list(request):
         raise PermissionDenied
     form = HazardFilterForm(
         request.GET or None,
-        streets=streets_of(request.user),
-        parks=parks_of(request.user),
-        agencies=agencies_of(request.user) if membership.is_bureau_staff else None,
+        **filter_choices(request.user),
     )
     # Agency staff come here for their re-inspection queue unless they ask for a selection.
     is_queue = membership.is_agency_staff and not request.GET.keys() - {"page"}

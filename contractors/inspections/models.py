@@ -66,7 +66,7 @@ class Inspection(models.Model):
         indexes = [
             models.Index(fields=["firm", "-inspected_on"], name="inspection_firm_date"),
             models.Index(fields=["agency", "status"], name="inspection_agency_status"),
-            # The days the statistics count (portal/figures.py), with the fallback's columns.
+            # The days the statistics count (reporting/figures.py), with the fallback's columns.
             models.Index(
                 fields=["bureau", "inspected_on", "firm", "agency"],
                 condition=models.Q(submitted_at__isnull=False),

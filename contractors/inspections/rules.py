@@ -57,12 +57,12 @@ def require_editable(inspection):
 
 def note_inspection_changed(inspection):
     """What the statistics count of `inspection` may have changed: its date, its hazards, its
-    being submitted (`portal/figures.py`; nothing while it is a draft)."""
+    being submitted (`reporting/notes.py`; nothing while it is a draft)."""
     hooks.inspections_changed.fire(inspections=Inspection.objects.filter(pk=inspection.pk))
 
 
 def note_hazard_changed(hazard):
-    """A hazard changed state (`portal/figures.py`)."""
+    """A hazard changed state (`reporting/notes.py`)."""
     hooks.hazards_changed.fire(hazards=Hazard.objects.filter(pk=hazard.pk))
 
 

@@ -29,7 +29,13 @@ from contractors.inspections.rules import (
 from contractors.tenancy.models import Assignment
 from portal.models import AGENCY_ROLES, User
 from portal.services import record_audit_event
-from portal.validation import InvalidTransition, add_error, check_choice, full_clean_into
+from portal.validation import (
+    InvalidTransition,
+    add_error,
+    check_choice,
+    full_clean_into,
+    require_known_fields,
+)
 
 MIN_INSPECTORS = 2
 
@@ -184,9 +190,7 @@ def do_start_inspection(
 @transaction.atomic
 def do_update_inspection(*, actor, inspection, **fields):
     """Change the given fields of a draft or returned inspection (same checks as starting)."""
-    unknown = set(fields) - set(INSPECTION_FIELDS)
-    if unknown:
-        raise TypeError(f"not an inspection field: {', '.join(sorted(unknown))}")
+    require_known_fields(fields, INSPECTION_FIELDS, "an inspection")
     inspection = locked_inspection(inspection)
     require_holding_agency(actor, inspection.firm, inspection.agency)
     require_editable(inspection)

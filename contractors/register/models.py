@@ -92,6 +92,21 @@ KEY_PLACE_KINDS = (
 )
 
 
+class FirmQuerySet(models.QuerySet):
+    def in_place(self, *, street=None, grid=None, park=None, key_category=None):
+        """The firms of the given street, grid and park, and of `key_category` (a KeyCategory
+        value, NOT_KEY_SUPERVISED, or empty for any): the register's own filters."""
+        firms = self
+        for field, value in (("street_id", street), ("grid_id", grid), ("park_id", park)):
+            if value:
+                firms = firms.filter(**{field: value})
+        if key_category == NOT_KEY_SUPERVISED:
+            return firms.filter(key_category="")
+        if key_category:
+            return firms.filter(key_category=key_category)
+        return firms
+
+
 class Firm(models.Model):
     """An enterprise on the bureau's register (企业 / 生产经营单位)."""
 
@@ -130,6 +145,8 @@ class Firm(models.Model):
     phone = models.CharField(_("联系电话"), max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FirmQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("企业")

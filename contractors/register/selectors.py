@@ -6,7 +6,6 @@ from django.db.models import Count, Exists, Q
 from django.http import Http404
 
 from contractors.register.models import (
-    NOT_KEY_SUPERVISED,
     Grid,
     KeyCategory,
     Park,
@@ -15,6 +14,7 @@ from contractors.register.models import (
 )
 from contractors.tenancy.selectors import (
     _current_assignments,
+    agencies_of,
     firms_visible_to,
     with_current_agency,
 )
@@ -31,20 +31,25 @@ def search_firms(user, *, q="", street=None, park=None, key_category=None, agenc
     if q:
         q = q.strip()
         firms = firms.filter(Q(name__icontains=q) | Q(uscc__icontains=q.upper()))
-    if street:
-        firms = firms.filter(street_id=street)
-    if park:
-        firms = firms.filter(park_id=park)
-    if key_category == NOT_KEY_SUPERVISED:
-        firms = firms.filter(key_category="")
-    elif key_category:
-        firms = firms.filter(key_category=key_category)
+    firms = firms.in_place(street=street, park=park, key_category=key_category)
     # A firm user may not learn which agency holds its firm by filtering for it.
     if agency and getattr(membership_of(user), "role", None) != Role.FIRM_USER:
         firms = firms.filter(Exists(_current_assignments().filter(contract__agency_id=agency)))
     if mine:
         firms = firms.filter(Exists(_current_assignments().filter(inspector=user)))
     return firms.order_by("name", "uscc")
+
+
+def filter_choices(user):
+    """The choices of a list page's street, park and agency filters for `user`; only bureau
+    staff choose an agency (agency staff see their own agency's work)."""
+    membership = membership_of(user)
+    bureau_staff = membership is not None and membership.is_bureau_staff
+    return {
+        "streets": streets_of(user),
+        "parks": parks_of(user),
+        "agencies": agencies_of(user) if bureau_staff else None,
+    }
 
 
 def streets_of(user):

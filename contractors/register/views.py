@@ -18,9 +18,8 @@ from contractors.register.forms import (
 )
 from contractors.register.selectors import (
     access_register_import_by_id,
-    parks_of,
+    filter_choices,
     search_firms,
-    streets_of,
 )
 from contractors.register.services import do_commit_register_import, do_preview_register_import
 from contractors.tenancy.forms import (
@@ -28,7 +27,6 @@ from contractors.tenancy.forms import (
 )
 from contractors.tenancy.selectors import (
     access_firm_by_id,
-    agencies_of,
     firms_visible_to,
     inspectors_of,
 )
@@ -45,9 +43,7 @@ def firm_list(request):
         raise PermissionDenied
     form = RegisterSearchForm(
         request.GET or None,
-        streets=streets_of(request.user),
-        parks=parks_of(request.user),
-        agencies=agencies_of(request.user) if membership.is_bureau_staff else None,
+        **filter_choices(request.user),
         mine=membership.role == Role.AGENCY_INSPECTOR,
     )
     arguments = form.search_arguments() if form.is_valid() else {}

@@ -11,7 +11,6 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from contractors.register.models import (
-    NOT_KEY_SUPERVISED,
     Firm,
 )
 from contractors.register.uscc import normalise_uscc, uscc_error
@@ -150,16 +149,7 @@ def select_firms_for_assignment(
     problems = []
     if firm_ids is not None:
         firms = firms.filter(pk__in=firm_ids)
-    if street:
-        firms = firms.filter(street_id=street)
-    if grid:
-        firms = firms.filter(grid_id=grid)
-    if park:
-        firms = firms.filter(park_id=park)
-    if key_category == NOT_KEY_SUPERVISED:
-        firms = firms.filter(key_category="")
-    elif key_category:
-        firms = firms.filter(key_category=key_category)
+    firms = firms.in_place(street=street, grid=grid, park=park, key_category=key_category)
     if codes is not None:
         wanted, problems = _parse_codes(codes)
         known = set(firms.filter(uscc__in=wanted).values_list("uscc", flat=True))
