@@ -22,10 +22,10 @@ from contractors.tenancy.services import (
     do_create_agency,
     do_create_contract,
 )
-from documents.drafting import current_template, draft_rectification_order
+from documents.drafting.rendering import render_docx
+from documents.drafting.services import current_template, draft_rectification_order
 from documents.models import DocType
-from documents.pdf import convert_to_pdf, pdf_available
-from documents.rendering import render_docx
+from documents.pdf.conversion import convert_to_pdf, pdf_available
 from portal.models import Bureau, Role, User
 
 HAZARDS = 10

@@ -67,6 +67,7 @@ from demo.district import (
     mobile_number,
     person_name,
 )
+from documents.drafting.services import do_install_default_templates
 from documents.models import (
     DEFAULT_NUMBER_FORMAT,
     NUMBER_PREFIXES,
@@ -74,7 +75,6 @@ from documents.models import (
     Document,
     DocumentCounter,
 )
-from documents.services import do_install_default_templates
 from portal.models import Membership, Role, User
 from reporting.figures import do_recount_figures
 

@@ -6,7 +6,8 @@ from contractors.hazards import api as hazards_api
 from contractors.inspections import api as inspections_api
 from contractors.register import api as register_api
 from contractors.tenancy import api as tenancy_api
-from documents import api as documents_api
+from documents.delivery import api as delivery_api
+from documents.review import api as review_api
 from portal import api as portal_api
 from reporting import api as reporting_api
 
@@ -92,30 +93,30 @@ urlpatterns = [
         evidence_api.EvidenceDownloadView.as_view(),
         name="api-evidence-download",
     ),
-    path("v1/documents/", documents_api.DocumentListView.as_view(), name="api-documents"),
+    path("v1/documents/", review_api.DocumentListView.as_view(), name="api-documents"),
     path(
         "v1/documents/<uuid:document_id>/",
-        documents_api.DocumentDetailView.as_view(),
+        review_api.DocumentDetailView.as_view(),
         name="api-document",
     ),
     path(
         "v1/documents/<uuid:document_id>/approve/",
-        documents_api.DocumentApproveView.as_view(),
+        review_api.DocumentApproveView.as_view(),
         name="api-document-approve",
     ),
     path(
         "v1/documents/<uuid:document_id>/reject/",
-        documents_api.DocumentRejectView.as_view(),
+        review_api.DocumentRejectView.as_view(),
         name="api-document-reject",
     ),
     path(
         "v1/documents/<uuid:document_id>/download/",
-        documents_api.DocumentDownloadView.as_view(),
+        delivery_api.DocumentDownloadView.as_view(),
         name="api-document-download",
     ),
     path(
         "v1/documents/<uuid:document_id>/acknowledge/",
-        documents_api.DocumentAcknowledgeView.as_view(),
+        delivery_api.DocumentAcknowledgeView.as_view(),
         name="api-document-acknowledge",
     ),
     path("v1/stats/summary/", reporting_api.StatsSummaryView.as_view(), name="api-stats-summary"),

@@ -13,7 +13,7 @@ from contractors.hazards.services import do_record_hazard
 from contractors.inspections.models import ChecklistAnswer, Inspection
 from contractors.inspections.services import do_start_inspection, do_submit_inspection
 from documents.models import DocType, DocumentSettings
-from documents.services import do_approve_document, do_reject_document
+from documents.review.services import do_approve_document, do_reject_document
 from portal.models import User
 
 INSPECTIONS_PER_AGENCY = 6

@@ -10,7 +10,10 @@ class DocumentsConfig(AppConfig):
         # The inspection work fires these hooks: the documents are drafted in its transaction, and
         # listed on its pages.
         from contractors import hooks
-        from documents.drafting import draft_inspection_documents, draft_reinspection_opinion
+        from documents.drafting.services import (
+            draft_inspection_documents,
+            draft_reinspection_opinion,
+        )
         from documents.selectors import documents_of_inspection
 
         hooks.inspection_submitted.register(draft_inspection_documents)

@@ -1,6 +1,9 @@
 from django.urls import path, register_converter
 
-from documents import views
+from documents.delivery import views as delivery_views
+from documents.drafting import views as drafting_views
+from documents.pdf import views as pdf_views
+from documents.review import views as review_views
 
 app_name = "documents"
 
@@ -20,32 +23,42 @@ class FileFormatConverter:
 register_converter(FileFormatConverter, "file_format")
 
 urlpatterns = [
-    path("documents/", views.document_list, name="document_list"),
-    path("documents/review/", views.review_queue, name="review_queue"),
-    path("documents/templates/", views.template_list, name="template_list"),
+    path("documents/", review_views.document_list, name="document_list"),
+    path("documents/review/", review_views.review_queue, name="review_queue"),
+    path("documents/templates/", drafting_views.template_list, name="template_list"),
     path(
         "documents/templates/<uuid:template_id>/download/",
-        views.template_download,
+        drafting_views.template_download,
         name="template_download",
     ),
-    path("documents/settings/", views.document_settings, name="settings"),
-    path("documents/<uuid:document_id>/", views.document_detail, name="document_detail"),
-    path("documents/<uuid:document_id>/approve/", views.document_approve, name="document_approve"),
-    path("documents/<uuid:document_id>/reject/", views.document_reject, name="document_reject"),
+    path("documents/settings/", drafting_views.document_settings, name="settings"),
+    path("documents/<uuid:document_id>/", review_views.document_detail, name="document_detail"),
+    path(
+        "documents/<uuid:document_id>/approve/",
+        review_views.document_approve,
+        name="document_approve",
+    ),
+    path(
+        "documents/<uuid:document_id>/reject/", review_views.document_reject, name="document_reject"
+    ),
     path(
         "documents/<uuid:document_id>/retry-pdf/",
-        views.document_retry_pdf,
+        pdf_views.document_retry_pdf,
         name="document_retry_pdf",
     ),
     path(
         "documents/<uuid:document_id>/acknowledge/",
-        views.document_acknowledge,
+        delivery_views.document_acknowledge,
         name="document_acknowledge",
     ),
     path(
         "documents/<uuid:document_id>/download/<file_format:fmt>/",
-        views.document_download,
+        delivery_views.document_download,
         name="document_download",
     ),
-    path("documents/<uuid:document_id>/draft.docx", views.document_draft, name="document_draft"),
+    path(
+        "documents/<uuid:document_id>/draft.docx",
+        delivery_views.document_draft,
+        name="document_draft",
+    ),
 ]

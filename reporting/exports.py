@@ -18,8 +18,8 @@ from openpyxl.utils import get_column_letter
 
 from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
 from contractors.register.models import KeyCategory
-from documents.drafting import chinese_date
-from documents.rendering import render_docx
+from documents.drafting.contexts import chinese_date
+from documents.drafting.rendering import render_docx
 from reporting.forms import DATE_FORMAT
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -24,7 +24,7 @@ from contractors.hazards.services import do_record_hazard
 from contractors.inspections.models import Inspection
 from contractors.inspections.services import do_start_inspection
 from contractors.register.services import do_preview_register_import
-from documents.drafting import current_template
+from documents.drafting.services import current_template
 from documents.models import DocType
 from tests.documents.factories import signed_order
 

@@ -15,7 +15,7 @@ from contractors.inspections.services import (
     do_submit_inspection,
 )
 from documents.models import DocType
-from documents.services import do_approve_document
+from documents.review.services import do_approve_document
 from tests.contractors.inspections.test_inspections import add_evidence
 
 HAZARDS = [

@@ -16,10 +16,11 @@ from contractors.inspections.services import (
     do_submit_inspection,
     do_update_inspection,
 )
-from documents import api as documents_api
 from documents.models import DocType, Document, DocumentFrozen
-from documents.pdf import pdf_available
-from documents.services import do_approve_document, do_convert_document_pdf, do_reject_document
+from documents.pdf.conversion import pdf_available
+from documents.pdf.services import do_convert_document_pdf
+from documents.review import api as review_api
+from documents.review.services import do_approve_document, do_reject_document
 from portal.models import AuditEvent
 from portal.storage import LocalStore
 from tests.conftest import assign
@@ -306,7 +307,7 @@ def test_a_refused_change_of_a_signed_document_is_a_conflict(cast, order, api_fo
     def frozen(**kwargs):
         raise DocumentFrozen("signed-off document: number cannot change")
 
-    monkeypatch.setattr(documents_api, "do_approve_document", frozen)
+    monkeypatch.setattr(review_api, "do_approve_document", frozen)
 
     response = api_for(cast.reviewer).post(document_url(order, "approve"))
 

@@ -19,10 +19,10 @@ from docx.shared import Pt
 from lxml import etree
 from PIL import Image
 
-from documents.drafting import default_template_path
+from documents.drafting.rendering import check_template, render_docx
+from documents.drafting.samples import FULL, MINIMAL, sample_contexts
+from documents.drafting.services import default_template_path
 from documents.models import DocType
-from documents.rendering import check_template, render_docx
-from documents.samples import FULL, MINIMAL, sample_contexts
 
 ALL_TYPES = list(DocType)
 NASTY = '仓库内消防通道被货物堵塞 <A&B> "急"'

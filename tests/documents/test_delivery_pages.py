@@ -7,12 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from documents.delivery.services import do_acknowledge_document
 from documents.models import DocType, Document
-from documents.services import (
-    do_acknowledge_document,
-    do_approve_document,
-    do_convert_document_pdf,
-)
+from documents.pdf.services import do_convert_document_pdf
+from documents.review.services import do_approve_document
 from portal.models import AuditEvent
 from tests.documents.factories import signed_order, submitted_inspection
 

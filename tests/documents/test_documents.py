@@ -18,16 +18,13 @@ from contractors.hazards.models import Hazard
 from contractors.hazards.services import do_reinspect_hazard
 from contractors.inspections.models import Inspection
 from contractors.inspections.services import do_submit_inspection, do_update_inspection
+from documents.delivery.services import do_acknowledge_document
+from documents.drafting.rendering import render_document
+from documents.drafting.services import do_update_document_settings
 from documents.models import DocType, Document, DocumentFrozen
+from documents.review.services import do_approve_document, do_reject_document
+from documents.rules import StorageUnavailable
 from documents.selectors import access_document_by_id, documents_visible_to
-from documents.services import (
-    StorageUnavailable,
-    do_acknowledge_document,
-    do_approve_document,
-    do_reject_document,
-    do_update_document_settings,
-    render_document,
-)
 from portal.models import AuditEvent, Bureau, Role
 from portal.storage import evidence_store
 from portal.validation import InvalidTransition

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from documents.models import DocType, Document
-from documents.services import do_approve_document
+from documents.review.services import do_approve_document
 from tests.documents.factories import submitted_inspection
 
 APPROVALS = 20

@@ -8,10 +8,10 @@ import subprocess
 import pytest
 from django_tasks import default_task_backend
 
-from documents import services
 from documents.models import Document
-from documents.pdf import ConversionFailed, pdf_available
-from documents.services import do_convert_document_pdf, do_retry_pdf_conversions
+from documents.pdf import services
+from documents.pdf.conversion import ConversionFailed, pdf_available
+from documents.pdf.services import do_convert_document_pdf, do_retry_pdf_conversions
 from portal.models import AuditEvent
 from portal.storage import evidence_store
 from tests.documents.factories import signed_order

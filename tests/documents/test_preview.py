@@ -8,7 +8,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm
 from PIL import Image
 
-from documents.preview import docx_to_html
+from documents.drafting.preview import docx_to_html
 
 
 def docx_bytes(build):

@@ -13,7 +13,7 @@ from contractors.evidence.models import Evidence
 from contractors.inspections.models import ChecklistAnswer, Inspection
 from contractors.inspections.services import do_answer_item, do_submit_inspection
 from documents.models import DocType, Document
-from documents.services import do_approve_document
+from documents.review.services import do_approve_document
 from portal.models import AuditEvent
 from portal.storage import LocalStore
 from tests.documents.factories import draft_inspection, submitted_inspection

@@ -8,9 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from docx import Document as new_docx
 
-from documents.drafting import default_template_path
+from documents.drafting.services import default_template_path, do_install_default_templates
 from documents.models import DocType, DocumentSettings, DocumentTemplate
-from documents.services import do_install_default_templates
 
 ORDER = DocType.RECTIFICATION_ORDER
 LIST_URL = reverse("documents:template_list")

@@ -15,7 +15,7 @@ from contractors.inspections.models import Inspection
 from contractors.register.models import Firm
 from contractors.register.uscc import make_uscc
 from documents.models import DocType, Document
-from documents.pdf import pdf_available
+from documents.pdf.conversion import pdf_available
 from portal.storage import evidence_store
 
 expect = pytest.importorskip(

@@ -36,7 +36,7 @@ from contractors.register.models import Park, Street
 from contractors.register.services import do_import_register
 from contractors.tenancy.models import Agency
 from documents.models import DocType, Document
-from documents.services import do_approve_document, do_reject_document
+from documents.review.services import do_approve_document, do_reject_document
 from portal.models import DailyFigures, FiguresChange
 from reporting import figures
 from reporting.figures import do_recount_figures, do_refresh_figures

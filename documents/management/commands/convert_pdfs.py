@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from documents.pdf import pdf_available
-from documents.services import do_retry_pdf_conversions
+from documents.pdf.conversion import pdf_available
+from documents.pdf.services import do_retry_pdf_conversions
 
 
 class Command(BaseCommand):

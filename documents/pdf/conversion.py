@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 
 _one_at_a_time = threading.Lock()
-FONTS_CONF = Path(__file__).resolve().parent / "fonts.conf"
+FONTS_CONF = Path(__file__).resolve().parent.parent / "fonts.conf"
 
 
 class ConversionFailed(Exception):

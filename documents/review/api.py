@@ -1,27 +1,19 @@
-"""The API of the legal documents: the scoped list and detail, the bureau's review (approve or
-return), the signed files, and the firm's acknowledgement of receipt."""
+"""The documents API (API.md): list, detail, approve, reject; the document's shape that the
+delivery API shares."""
 
-from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents.models import DocType, Document, DocumentFrozen
+from documents.review.services import do_approve_document, do_reject_document
+from documents.rules import StorageUnavailable
 from documents.selectors import access_document_by_id, documents_visible_to, filter_documents
-from documents.services import (
-    StorageUnavailable,
-    do_acknowledge_document,
-    do_approve_document,
-    do_issue_document_download,
-    do_reject_document,
-)
 from portal.access import membership_of
 from portal.api_support import (
     Conflict,
@@ -51,9 +43,6 @@ class DocumentErrorsMixin(ServiceErrorsMixin):
         elif isinstance(exc, StorageUnavailable):
             exc = StorageDown(str(exc))
         return super().handle_exception(exc)
-
-
-# --- Serializers ---------------------------------------------------------------------------------
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -150,18 +139,6 @@ class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text=gettext_lazy("退回原因，检查机构据此修改后重新提交"))
 
 
-class DownloadFormatSerializer(serializers.Serializer):
-    format = serializers.ChoiceField(
-        choices=[("docx", "DOCX"), ("pdf", "PDF")],
-        required=False,
-        default="docx",
-        help_text=gettext_lazy("下载 docx（默认）或 pdf"),
-    )
-
-
-# --- Helpers -------------------------------------------------------------------------------------
-
-
 def _filtered_documents(user, filters):
     inspection = filters.pop("inspection", None)
     # The reverse one-to-one is joined so that showing who corrects what costs no query per row.
@@ -173,19 +150,8 @@ def _filtered_documents(user, filters):
     return documents.order_by("-created_at", "pk")
 
 
-def _document_data(user, document_id):
+def document_data(user, document_id):
     return _serializer_for(user)(access_document_by_id(user, document_id)).data
-
-
-class FileFormatNegotiation(DefaultContentNegotiation):
-    """`?format=` names the file to download here, not a renderer (DRF's reading of it would
-    answer 404); whatever this endpoint answers itself is JSON."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
-# --- Views ---------------------------------------------------------------------------------------
 
 
 class DocumentListView(GenericAPIView):
@@ -212,7 +178,7 @@ class DocumentDetailView(APIView):
         responses={200: DocumentSerializer, **error_responses(401, 404)},
     )
     def get(self, request, document_id):
-        return Response(_document_data(request.user, document_id))
+        return Response(document_data(request.user, document_id))
 
 
 class DocumentApproveView(DocumentErrorsMixin, APIView):
@@ -229,7 +195,7 @@ class DocumentApproveView(DocumentErrorsMixin, APIView):
     def post(self, request, document_id):
         document = access_document_by_id(request.user, document_id)
         do_approve_document(actor=request.user, document=document)
-        return Response(_document_data(request.user, document.pk))
+        return Response(document_data(request.user, document.pk))
 
 
 class DocumentRejectView(DocumentErrorsMixin, APIView):
@@ -247,41 +213,4 @@ class DocumentRejectView(DocumentErrorsMixin, APIView):
         document = access_document_by_id(request.user, document_id)
         fields = parsed(RejectSerializer, request.data)
         do_reject_document(actor=request.user, document=document, **fields)
-        return Response(_document_data(request.user, document.pk))
-
-
-class DocumentDownloadView(DocumentErrorsMixin, APIView):
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = FileFormatNegotiation
-
-    @extend_schema(
-        operation_id="documents_download",
-        tags=TAGS,
-        parameters=[DownloadFormatSerializer],
-        responses={
-            302: OpenApiResponse(description=gettext_lazy("跳转到短时有效的下载地址")),
-            **error_responses(400, 401, 404, 409),
-        },
-        description=gettext_lazy("签发的文书才有文件；PDF 尚未生成时返回 409。"),
-    )
-    def get(self, request, document_id):
-        document = access_document_by_id(request.user, document_id)
-        options = parsed(DownloadFormatSerializer, request.query_params)
-        url = do_issue_document_download(
-            actor=request.user, document=document, file_format=options["format"]
-        )
-        return HttpResponseRedirect(url)
-
-
-class DocumentAcknowledgeView(DocumentErrorsMixin, APIView):
-    @extend_schema(
-        operation_id="documents_acknowledge",
-        tags=TAGS,
-        request=None,
-        responses={200: DocumentSerializer, **error_responses(401, 403, 404, 409)},
-        description=gettext_lazy("企业签收已签发的文书；再次签收不改变首次签收的时间。"),
-    )
-    def post(self, request, document_id):
-        document = access_document_by_id(request.user, document_id)
-        do_acknowledge_document(actor=request.user, document=document)
-        return Response(_document_data(request.user, document.pk))
+        return Response(document_data(request.user, document.pk))

@@ -5,14 +5,23 @@ with an underscore, no access to anything but the context (plain JSON), autoesca
 a fresh DocxTemplate for every render (docxtpl keeps state between renders)."""
 
 import io
+import logging
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
+from django.utils import timezone
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from jinja2 import ChainableUndefined, StrictUndefined, TemplateError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
+
+from documents.drafting.contexts import chinese_date
+from documents.models import DocumentTemplate
+from portal.storage import evidence_store
+
+logger = logging.getLogger(__name__)
 
 PHOTO_WIDTH = Mm(45)
 
@@ -138,3 +147,49 @@ def check_template(content, sample_contexts):
         if problems:
             break
     return list(dict.fromkeys(problems))
+
+
+@lru_cache(maxsize=32)
+def template_content(template_id):
+    """The .docx bytes of a template version: versions never change, so they are read once."""
+    return bytes(DocumentTemplate.objects.values_list("content", flat=True).get(pk=template_id))
+
+
+def final_context(document):
+    """The stored context with what approval adds: number, date and approver."""
+    approver = document.approved_by
+    return {
+        **document.context,
+        "document": {
+            **document.context["document"],
+            "number": document.number,
+            "date": chinese_date(timezone.localdate(document.approved_at)),
+            "approver": (approver.full_name or approver.username) if approver else "",
+        },
+    }
+
+
+def document_photos(document):
+    """The thumbnails a document's context names, read from object storage."""
+    keys = {
+        photo["key"]
+        for hazard in document.context.get("hazards", [])
+        for photo in hazard.get("photos", [])
+    }
+    store = evidence_store()
+    photos = {}
+    for key in sorted(keys):
+        # A thumbnail purged from storage leaves its photo out rather than the document.
+        if store.size_of(key) is None:
+            logger.warning("thumbnail %s named by a document is missing", key)
+            continue
+        photos[key] = b"".join(store.chunks(key))
+    return photos
+
+
+def render_document(document):
+    """DOCX bytes of `document` as it reads now: final once approved, else the draft."""
+    context = final_context(document) if document.number else document.context
+    return render_docx(
+        template_content(document.template_id), context, photos=document_photos(document)
+    )
