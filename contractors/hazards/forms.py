@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
+from contractors.register.forms import offer_places
 from portal.forms import DateInput, PeriodFilterForm
 
 
@@ -86,12 +87,7 @@ class HazardFilterForm(PeriodFilterForm):
     def __init__(self, *args, streets, parks, agencies=None, **kwargs):
         """`agencies`: None where the user cannot choose one (agency staff, firm users)."""
         super().__init__(*args, **kwargs)
-        self.fields["street"].queryset = streets
-        self.fields["park"].queryset = parks
-        if agencies is None:
-            del self.fields["agency"]
-        else:
-            self.fields["agency"].queryset = agencies
+        offer_places(self, streets=streets, parks=parks, agencies=agencies)
 
     def filters(self):
         data = self.cleaned_data

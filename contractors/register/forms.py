@@ -12,6 +12,17 @@ KEY_CATEGORY_CHOICES = [(NOT_KEY_SUPERVISED, _("非重点监管"))] + [
 ]
 
 
+def offer_places(form, *, streets, parks, agencies):
+    """A list filter's street and park choices, and its agency choice where the user may pick
+    one (`agencies` is None for agency staff and firm users: the field goes)."""
+    form.fields["street"].queryset = streets
+    form.fields["park"].queryset = parks
+    if agencies is None:
+        del form.fields["agency"]
+    else:
+        form.fields["agency"].queryset = agencies
+
+
 class RegisterSearchForm(forms.Form):
     q = forms.CharField(label=_("名称或统一社会信用代码"), required=False, max_length=64)
     street = forms.ModelChoiceField(
@@ -34,12 +45,7 @@ class RegisterSearchForm(forms.Form):
         """`agencies`: the agencies to filter by (bureau staff), None for no such filter;
         `mine`: offer the "my firms" filter (inspectors)."""
         super().__init__(*args, **kwargs)
-        self.fields["street"].queryset = streets
-        self.fields["park"].queryset = parks
-        if agencies is None:
-            del self.fields["agency"]
-        else:
-            self.fields["agency"].queryset = agencies
+        offer_places(self, streets=streets, parks=parks, agencies=agencies)
         if not mine:
             del self.fields["mine"]
 
