@@ -4,7 +4,8 @@ Edit the form you need below, then regenerate all three with
 
     .venv/bin/python templates/docx/build.py
 
-The context each template receives, and so every name it may use, is in documents/samples.py.
+The context each template receives, and so every name it may use, is in
+documents/drafting/samples.py.
 The rules a template follows:
 
 - every value goes through {{ }} (autoescaped; never |safe);
