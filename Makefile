@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench
+.PHONY: run serve test lint bench
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -21,6 +21,11 @@ run: $(INSTALLED)
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# The production topology on one machine, debug off: gunicorn, the task worker and the periodic
+# jobs' scheduler (config/serve.py). DATABASE_URL and S3_* when set, the embedded default otherwise.
+serve: $(INSTALLED)
+	$(BIN)/python -m config.serve
+
 # One worker per core; the 15 slowest tests are listed at the end for the next engineer.
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest -n auto --durations=15
@@ -30,7 +35,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 # Not part of `make test`: measurements on PostgreSQL (DATABASE_URL), written to bench/results.*.
-# Its extra tools (gunicorn, locust, a profiler) are installed only here.
+# Its extra tools (locust, a profiler) are installed only here.
 BENCH_INSTALLED := $(VENV)/.installed-bench
 
 $(BENCH_INSTALLED): $(INSTALLED)

@@ -27,11 +27,29 @@ def env_list(name, default=""):
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+
+def _secret_key():
+    """SECRET_KEY, or the contents of SECRET_KEY_FILE (a systemd credential, a Docker secret,
+    or the key `make serve` keeps in var/ for the embedded default)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = os.environ.get("SECRET_KEY_FILE")
+    if not path:
+        return ""
+    try:
+        key = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ImproperlyConfigured(f"SECRET_KEY_FILE {path} cannot be read: {error}") from None
+    if not key:
+        raise ImproperlyConfigured(f"SECRET_KEY_FILE {path} is empty.")
+    return key
+
+
+SECRET_KEY = _secret_key()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set SECRET_KEY in the environment "
+            "SECRET_KEY is not set. Set SECRET_KEY or SECRET_KEY_FILE in the environment "
             "(or DEBUG=true for a local, non-production run)."
         )
     # Debug-only key: never used when DEBUG is off.
@@ -62,7 +80,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that its line covers every response, redirects and static files included.
+    "portal.request_log.RequestLogMiddleware",
+    # Before the host check and the HTTPS redirect: see portal/health.py.
+    "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app itself, before sessions and the rest are touched.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,9 +181,18 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT)},
     }
+# In debug, WhiteNoise serves the files from the apps as they change (no collectstatic).
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+# With debug off, static files are served with hashed names (after `collectstatic`), compressed,
+# and cached for a year by browsers and proxies; with debug on, as they are in the source.
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 # Security: strict when DEBUG is off; every flag can be relaxed by its own variable.
@@ -244,11 +277,36 @@ TASKS = {
     }
 }
 
+# Periodic jobs (`manage.py run_schedule`, portal/jobs/): a failed run is tried again after
+# PERIODIC_JOB_RETRY_SECONDS, doubling each time, PERIODIC_JOB_MAX_ATTEMPTS times in all; a run
+# still marked running after PERIODIC_JOB_LEASE_SECONDS lost its worker and is queued again.
+PERIODIC_JOB_MAX_ATTEMPTS = int(os.environ.get("PERIODIC_JOB_MAX_ATTEMPTS", "4"))
+PERIODIC_JOB_RETRY_SECONDS = int(os.environ.get("PERIODIC_JOB_RETRY_SECONDS", "60"))
+PERIODIC_JOB_LEASE_SECONDS = int(os.environ.get("PERIODIC_JOB_LEASE_SECONDS", "1800"))
+PERIODIC_JOB_RETRY_CHECK_SECONDS = int(os.environ.get("PERIODIC_JOB_RETRY_CHECK_SECONDS", "60"))
+PERIODIC_JOB_MISFIRE_SECONDS = int(os.environ.get("PERIODIC_JOB_MISFIRE_SECONDS", "300"))
+
+# /healthz: the task queue fails its check when a due job has waited longer than this.
+HEALTH_TASK_QUEUE_MAX_LAG_SECONDS = int(os.environ.get("HEALTH_TASK_QUEUE_MAX_LAG_SECONDS", "300"))
+
+# One JSON object per line in production (LOG_FORMAT=json, the default with debug off), for a
+# log collector; plain text for a person at a terminal.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "portal.request_log.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # One line per task state change is noise; failures are logged by the jobs themselves.
-    "loggers": {"django_tasks": {"level": "WARNING"}},
+    # The request log replaces Django's own line per failed request.
+    "loggers": {
+        "django_tasks": {"level": "WARNING"},
+        # APScheduler narrates each job it adds; the scheduler prints its timetable instead.
+        "apscheduler": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -14,8 +14,16 @@ class DocumentsConfig(AppConfig):
             draft_inspection_documents,
             draft_reinspection_opinion,
         )
+        from documents.pdf.services import do_convert_waiting_pdfs
         from documents.selectors import documents_of_inspection
+        from portal.jobs.registry import register_periodic_job
 
         hooks.inspection_submitted.register(draft_inspection_documents)
         hooks.hazard_reinspected.register(draft_reinspection_opinion)
         hooks.inspection_documents.register(documents_of_inspection)
+        register_periodic_job(
+            name="convert_pdfs",
+            cron="*/10 * * * *",
+            run=do_convert_waiting_pdfs,
+            description="retry the PDF of signed documents whose conversion failed",
+        )

@@ -1,8 +1,13 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from portal.request_log import stamp_log_records
+
 
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("平台")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        stamp_log_records()

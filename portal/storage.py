@@ -3,7 +3,7 @@
 S3 (through boto3) when a bucket is configured; local files otherwise. Both speak the same
 protocol, so one browser client serves both: a presigned POST (`{"url", "fields"}`) to upload,
 then short-lived signed URLs to download. Both stores offer the same methods: `presign_post`,
-`size_of`, `chunks`, `read_head`, `put`, `delete` and `download_url`."""
+`size_of`, `chunks`, `read_head`, `put`, `delete`, `download_url` and `check`."""
 
 import base64
 import json
@@ -42,9 +42,11 @@ class StorageRefusal(Exception):
         self.message = message
 
 
-def evidence_store():
+def evidence_store(*, timeout_seconds=None):
     """The store of the configured mode: S3 when a bucket is named, local files otherwise."""
-    return S3Store() if settings.S3_BUCKET else LocalStore()
+    if settings.S3_BUCKET:
+        return S3Store(timeout_seconds=timeout_seconds)
+    return LocalStore()
 
 
 def content_disposition(filename):
@@ -77,8 +79,18 @@ def _ascii_filename(name):
 
 
 class S3Store:
-    def __init__(self):
+    def __init__(self, *, timeout_seconds=None):
         self.bucket = settings.S3_BUCKET
+        # A health check wants a quick answer, one try; everything else boto3's defaults.
+        quick = (
+            {}
+            if timeout_seconds is None
+            else {
+                "connect_timeout": timeout_seconds,
+                "read_timeout": timeout_seconds,
+                "retries": {"total_max_attempts": 1},
+            }
+        )
         self.client = boto3.client(
             "s3",
             endpoint_url=settings.S3_ENDPOINT_URL,
@@ -86,8 +98,12 @@ class S3Store:
             aws_access_key_id=settings.S3_ACCESS_KEY_ID or None,
             aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY or None,
             # Path-style: MinIO and Ceph behind one host name have no per-bucket DNS.
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, **quick),
         )
+
+    def check(self):
+        """Raise unless the bucket answers to these credentials."""
+        self.client.head_bucket(Bucket=self.bucket)
 
     def presign_post(self, *, key, content_type, size, expires_in):
         # boto3 adds the exact-key and bucket conditions itself.
@@ -142,6 +158,12 @@ class LocalStore:
 
     def __init__(self):
         self.root = (Path(settings.MEDIA_ROOT) / "objects").resolve()
+
+    def check(self):
+        """Raise unless the store's folder can be written to."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise PermissionError(f"{self.root} is not writable")
 
     def path(self, key):
         path = (self.root / key).resolve()

@@ -60,6 +60,14 @@ def _without_parallel_workers():
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
+def do_recount_all_figures():
+    """Recount every bureau, each in its own transaction; the number of bureaus."""
+    bureaus = list(Bureau.objects.order_by("name"))
+    for bureau in bureaus:
+        do_recount_figures(bureau=bureau)
+    return len(bureaus)
+
+
 def do_recount_figures(*, bureau):
     """Recount every day of `bureau` (after data was loaded or repaired outside the services)."""
     with transaction.atomic():

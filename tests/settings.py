@@ -16,3 +16,9 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "1000/min"}}  # noqa: F405
 # Jobs are queued, not run: a test that needs one (the PDF conversion) runs it itself.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+# Static files as they are in the source: the hashed names need `collectstatic` first.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (WhiteNoise looks there)
+STORAGES = {  # noqa: F405
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

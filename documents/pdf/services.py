@@ -64,6 +64,14 @@ def _record_pdf_failure(document, error):
     return document
 
 
+def do_convert_waiting_pdfs():
+    """The periodic job: retry the waiting PDFs where LibreOffice is installed (without it the
+    portal issues DOCX only, which is no failure of the job)."""
+    if not pdf_available():
+        return "LibreOffice (soffice) is not installed: DOCX only"
+    return do_retry_pdf_conversions()
+
+
 def do_retry_pdf_conversions(*, limit=100):
     """Convert the signed documents still without a PDF (fewer than PDF_MAX_ATTEMPTS tries);
     the number converted."""

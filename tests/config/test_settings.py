@@ -9,6 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUR_VARIABLES = {
     "SECRET_KEY",
+    "SECRET_KEY_FILE",
     "DEBUG",
     "DATABASE_URL",
     "ALLOWED_HOSTS",

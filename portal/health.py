@@ -1,0 +1,96 @@
+"""`GET /healthz`: whether this instance can serve, for a load balancer and a person on call.
+
+Answered by a middleware ahead of the host check and the HTTPS redirect: a load balancer probes
+each instance by its address over plain HTTP, and must get the health, not a 400 or a 301. The
+answer names each check and its state, never data or error details (it needs no login); the
+details go to the log.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+
+from portal.jobs.selectors import failing_periodic_jobs, task_queue_lag
+from portal.storage import evidence_store
+
+logger = logging.getLogger("portal.health")
+
+HEALTH_PATH = "/healthz"
+STORAGE_TIMEOUT_SECONDS = 3
+
+
+def check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {}
+
+
+def check_storage():
+    evidence_store(timeout_seconds=STORAGE_TIMEOUT_SECONDS).check()
+    return {"mode": "s3" if settings.S3_BUCKET else "local"}
+
+
+def check_task_queue():
+    """Fails when a due job has waited too long for a worker (no worker runs, or too few), or
+    when a periodic job keeps failing after all its attempts."""
+    lag = round(task_queue_lag(), 1)
+    failing = failing_periodic_jobs()
+    problems = []
+    if settings.TASKS_BACKEND == "database" and lag > settings.HEALTH_TASK_QUEUE_MAX_LAG_SECONDS:
+        problems.append("lag")
+    if failing:
+        problems.append("failing_jobs")
+    details = {"backend": settings.TASKS_BACKEND, "lag_seconds": lag, "failing_jobs": failing}
+    if problems:
+        raise UnhealthyCheck(details)
+    return details
+
+
+class UnhealthyCheck(Exception):
+    """A check that ran and found a fault; its details are safe to show."""
+
+    def __init__(self, details):
+        super().__init__(details)
+        self.details = details
+
+
+CHECKS = {"database": check_database, "storage": check_storage, "task_queue": check_task_queue}
+
+
+def run_health_checks():
+    """Every check's state, and whether all passed."""
+    results = {}
+    for name, check in CHECKS.items():
+        try:
+            results[name] = {"status": "ok", **check()}
+        except UnhealthyCheck as fault:
+            logger.warning("health check %s failed: %s", name, fault.details)
+            results[name] = {"status": "fail", **fault.details}
+        except Exception as error:
+            logger.warning("health check %s failed: %r", name, error)
+            results[name] = {"status": "fail", "error": type(error).__name__}
+    return all(result["status"] == "ok" for result in results.values()), results
+
+
+def healthz_response():
+    healthy, checks = run_health_checks()
+    failing = [name for name, result in checks.items() if result["status"] != "ok"]
+    body = {"status": "ok", "checks": checks}
+    if failing:
+        body = {"status": "fail", "failing": failing, "checks": checks}
+    response = JsonResponse(body, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class HealthCheckMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == HEALTH_PATH and request.method in ("GET", "HEAD"):
+            return healthz_response()
+        return self.get_response(request)
