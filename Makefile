@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run serve test lint bench
+.PHONY: run serve smoke test lint bench
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -25,6 +25,11 @@ run: $(INSTALLED)
 # jobs' scheduler (config/serve.py). DATABASE_URL and S3_* when set, the embedded default otherwise.
 serve: $(INSTALLED)
 	$(BIN)/python -m config.serve
+
+# CI's production smoke test (deploy/smoke.py): that topology against an empty PostgreSQL database
+# (DATABASE_URL) and moto's S3 server on loopback, driven over HTTP.
+smoke: $(INSTALLED)
+	$(BIN)/python deploy/smoke.py
 
 # One worker per core; the 15 slowest tests are listed at the end for the next engineer.
 test: $(INSTALLED) lint
