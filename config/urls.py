@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from portal import health
 from portal import views as portal_views
 from reporting import views as reporting_views
 
 urlpatterns = [
     path("", reporting_views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("uploads/local/", portal_views.local_upload, name="local-upload"),

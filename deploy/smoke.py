@@ -6,9 +6,9 @@ scheduler) on a free port with DATABASE_URL (an empty PostgreSQL database) and a
 seeds a small demo district, then: an inspector records an inspection with a hazard and submits
 it through the API; the reviewer signs its documents; the worker converts the signed order's
 PDF, which downloads from the bucket with the recorded SHA-256; the static files come with
-far-future cache headers; /healthz is 200; and a second instance given a wrong DATABASE_URL
-answers /healthz with 503 naming the database. Everything it started is stopped at the end,
-whatever happened.
+far-future cache headers; /healthz is 200, and stays 200 through a reload (SIGHUP); and a
+second instance given a wrong DATABASE_URL answers /healthz with 503 naming the database.
+Everything it started is stopped at the end, whatever happened.
 
 Every request carries `X-Forwarded-Proto: https`, as the TLS proxy in front (deploy/nginx) does:
 with debug off the portal redirects plain HTTP.
@@ -37,6 +37,7 @@ PASSWORD = "demo-pass-2021"
 PDF_WAIT_SECONDS = 300
 START_WAIT_SECONDS = 120
 ONE_YEAR = 365 * 24 * 3600
+RELOAD_WATCH_SECONDS = 8
 
 
 class SmokeFailure(AssertionError):
@@ -230,6 +231,22 @@ def static_files(portal):
     )
 
 
+def graceful_reload(portal, serve):
+    """SIGHUP, as `systemctl reload` sends it: gunicorn replaces its workers while requests keep
+    being answered, and the task worker and the scheduler are restarted."""
+    serve.send_signal(signal.SIGHUP)
+    answers = []
+    deadline = time.monotonic() + RELOAD_WATCH_SECONDS
+    while time.monotonic() < deadline:
+        status, _headers, _content = portal.request("GET", "/healthz")
+        answers.append(status)
+        time.sleep(0.1)
+    check(
+        serve.poll() is None and set(answers) == {200},
+        f"a reload (SIGHUP) keeps answering: {len(answers)} requests, all 200",
+    )
+
+
 def wrong_database(env, log):
     """A second instance whose DATABASE_URL names no database: /healthz 503 naming it."""
     port = free_port()
@@ -324,6 +341,7 @@ def main():
             static_files(portal)
             status, _headers, content = portal.request("GET", "/healthz")
             check(status == 200, f"/healthz after the story: {json.loads(content)['checks']}")
+            graceful_reload(portal, serve)
             wrong_database(env, log)
         except Exception:
             print(f"FAILED; the last lines of {log_path}:", file=sys.stderr)

@@ -33,6 +33,7 @@ API_OPERATIONS = {
     ("/api/v1/evidence/{evidence_id}/", "get"): "evidence_retrieve",
     ("/api/v1/evidence/{evidence_id}/confirm/", "post"): "evidence_confirm",
     ("/api/v1/evidence/{evidence_id}/download/", "get"): "evidence_download",
+    ("/healthz", "get"): "healthz",
 }
 
 
@@ -55,6 +56,12 @@ def test_schema_describes_every_endpoint_with_a_readable_operation_id(schema):
         for method, operation in operations.items()
     }
     assert API_OPERATIONS.items() <= found.items()
+
+
+def test_health_is_described_without_login_with_its_503(schema):
+    operation = schema["paths"]["/healthz"]["get"]
+    assert operation.get("security", []) in ([], [{}])  # no login
+    assert {"200", "503"} <= set(operation["responses"])
 
 
 def test_lists_are_described_as_pages(schema):
