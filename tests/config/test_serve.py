@@ -1,5 +1,7 @@
 """`make serve` as an operator meets it: what it adds to the environment, the secret key it
-keeps for the embedded default, and the refusal of a production database without a key."""
+keeps for the embedded default, and the refusal of a production database without a key. The
+two tests of SECRET_KEY_FILE start `manage.py` (about 2 s each): the settings are read once per
+process, so only a new one shows what an operator's environment does."""
 
 import os
 import stat
