@@ -7,8 +7,9 @@ seeds a small demo district, then: an inspector records an inspection with a haz
 it through the API; the reviewer signs its documents; the worker converts the signed order's
 PDF, which downloads from the bucket with the recorded SHA-256; the static files come with
 far-future cache headers; /healthz is 200, and stays 200 through a reload (SIGHUP); and a
-second instance given a wrong DATABASE_URL answers /healthz with 503 naming the database.
-Everything it started is stopped at the end, whatever happened.
+second instance given a wrong DATABASE_URL answers /healthz with 503 naming the database. Last,
+the embedded default (no DATABASE_URL, no key, no bucket) starts and is healthy. Everything it
+started is stopped at the end, whatever happened.
 
 Every request carries `X-Forwarded-Proto: https`, as the TLS proxy in front (deploy/nginx) does:
 with debug off the portal redirects plain HTTP.
@@ -278,6 +279,28 @@ def wrong_database(env, log):
         stop(process)
 
 
+def embedded_default(work):
+    """`make serve` on a fresh machine: no DATABASE_URL, no SECRET_KEY, no bucket."""
+    port = free_port()
+    var_dir = work / "embedded-var"
+    ours = {"DATABASE_URL", "SECRET_KEY", "SECRET_KEY_FILE", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY"}
+    env = {name: value for name, value in os.environ.items() if name not in ours}
+    env = {**env, "PORTAL_VAR_DIR": str(var_dir), "PORT": str(port), "WEB_CONCURRENCY": "2"}
+    for name in list(env):
+        if name.startswith("S3_"):
+            del env[name]
+    with open(work / "embedded.log", "w") as log:
+        process = start([PYTHON, "-m", "config.serve"], env, log)
+        try:
+            health = Portal(port).wait_healthy(process)
+        finally:
+            stop(process)
+    check(
+        health["checks"]["storage"]["mode"] == "local" and (var_dir / "secret_key").exists(),
+        "the embedded default serves with SQLite, local files and a key it keeps in var/",
+    )
+
+
 def bucket(endpoint):
     import boto3
 
@@ -343,6 +366,7 @@ def main():
             check(status == 200, f"/healthz after the story: {json.loads(content)['checks']}")
             graceful_reload(portal, serve)
             wrong_database(env, log)
+            embedded_default(work)
         except Exception:
             print(f"FAILED; the last lines of {log_path}:", file=sys.stderr)
             log.flush()
