@@ -2,6 +2,7 @@
 to who is asking: `access_*_by_id` answers 404 for missing and forbidden alike."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, Q
 from django.http import Http404
 
@@ -15,6 +16,7 @@ from contractors.register.models import (
 from contractors.tenancy.selectors import (
     _current_assignments,
     agencies_of,
+    count_firms_visible_to,
     firms_visible_to,
     with_current_agency,
 )
@@ -38,6 +40,17 @@ def search_firms(user, *, q="", street=None, park=None, key_category=None, agenc
     if mine:
         firms = firms.filter(Exists(_current_assignments().filter(inspector=user)))
     return firms.order_by("name", "uscc")
+
+
+def firm_list_page(user, *, number, per_page, **search):
+    """Page `number` of `search_firms(user, **search)`, as the list pages show it. Without a
+    filter the pager's count is that of every visible firm, which the permission rows answer
+    without reading the firms (`count_firms_visible_to`)."""
+    paginator = Paginator(search_firms(user, **search), per_page)
+    if not any(search.values()):
+        # Paginator.count is a cached property: a value set first is the one it keeps.
+        paginator.count = count_firms_visible_to(user)
+    return paginator.get_page(number)
 
 
 def filter_choices(user):

@@ -4,7 +4,6 @@ helper, service, response."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +18,7 @@ from contractors.register.forms import (
 from contractors.register.selectors import (
     access_register_import_by_id,
     filter_choices,
-    search_firms,
+    firm_list_page,
 )
 from contractors.register.services import do_commit_register_import, do_preview_register_import
 from contractors.tenancy.forms import (
@@ -47,8 +46,8 @@ def firm_list(request):
         mine=membership.role == Role.AGENCY_INSPECTOR,
     )
     arguments = form.search_arguments() if form.is_valid() else {}
-    page = Paginator(search_firms(request.user, **arguments), FIRMS_PER_PAGE).get_page(
-        request.GET.get("page")
+    page = firm_list_page(
+        request.user, number=request.GET.get("page"), per_page=FIRMS_PER_PAGE, **arguments
     )
     share_out = None
     if membership.role == Role.AGENCY_MANAGER:

@@ -25,16 +25,14 @@ from portal.access import membership_of
 from portal.models import AGENCY_ROLES, Membership, Role, User
 
 
+# Unordered: the models' default orderings would add a sort of the one row to every plan.
 def _permission_id(codename):
-    return Subquery(
-        Permission.objects.filter(content_type__app_label="contractors", codename=codename).values(
-            "pk"
-        )[:1]
-    )
+    permission = Permission.objects.filter(content_type__app_label="contractors", codename=codename)
+    return Subquery(permission.order_by().values("pk")[:1])
 
 
 def _agency_group_id(agency_id):
-    return Subquery(Agency.objects.filter(pk=agency_id).values("group_id")[:1])
+    return Subquery(Agency.objects.filter(pk=agency_id).order_by().values("group_id")[:1])
 
 
 def _granted(permission_model, codename, **holder):
@@ -67,8 +65,22 @@ def firms_visible_to(user):
     return Firm.objects.filter(_granted(FirmUserObjectPermission, "view_firm", user=user))
 
 
+def count_firms_visible_to(user):
+    """How many firms `user` may see (`firms_visible_to(user).count()`). For agency staff it
+    counts the agency's permission rows alone, index-only from guardian's (group, permission,
+    object) unique index: one row per firm, and the foreign key guarantees the firm exists, so
+    the join to the firms would add nothing but its cost (bench/README.md, the firm list)."""
+    membership = membership_of(user)
+    if membership is not None and membership.is_agency_staff:
+        return FirmGroupObjectPermission.objects.filter(
+            group_id=_agency_group_id(membership.agency_id),
+            permission_id=_permission_id("view_firm"),
+        ).count()
+    return firms_visible_to(user).count()
+
+
 def _current_assignments():
-    return Assignment.objects.filter(firm=OuterRef("pk"), ended_at__isnull=True)
+    return Assignment.objects.filter(firm=OuterRef("pk"), ended_at__isnull=True).order_by()
 
 
 def with_current_agency(firms):

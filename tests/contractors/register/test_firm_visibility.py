@@ -9,9 +9,13 @@ from django.http import Http404
 from django.urls import reverse
 
 from contractors.register.models import Firm
-from contractors.register.selectors import search_firms
+from contractors.register.selectors import firm_list_page, search_firms
 from contractors.register.uscc import make_uscc
-from contractors.tenancy.selectors import access_firm_by_id, firms_visible_to
+from contractors.tenancy.selectors import (
+    access_firm_by_id,
+    count_firms_visible_to,
+    firms_visible_to,
+)
 from contractors.tenancy.services import do_assign_firms, do_share_out_firms, do_unassign_firms
 from tests.conftest import make_contract, make_firm
 
@@ -47,6 +51,20 @@ def test_each_member_sees_exactly_its_firms(cast, member):
     visible = set(firms_visible_to(getattr(cast, member)))
 
     assert visible == {getattr(cast, name) for name in SEES[member]}
+    assert count_firms_visible_to(getattr(cast, member)) == len(SEES[member])
+
+
+def test_the_unfiltered_list_counts_the_permission_rows_and_a_search_its_matches(cast):
+    firm_c = make_firm(cast.bureau, cast.register.changshou, 777, name="长寿路化工仓储有限公司")
+    do_assign_firms(actor=cast.admin, contract=cast.contract_a, firms=firms(firm_c))
+    do_unassign_firms(actor=cast.admin, contract=cast.contract_a, firms=firms(cast.firm_a))
+
+    page = firm_list_page(cast.inspector_a1, number=1, per_page=50)
+    assert (page.paginator.count, list(page.object_list)) == (1, [firm_c])
+    searched = firm_list_page(cast.inspector_a1, number=1, per_page=50, q="化工仓储")
+    assert (searched.paginator.count, list(searched.object_list)) == (1, [firm_c])
+    assert firm_list_page(cast.inspector_a1, number=1, per_page=50, q="无此").paginator.count == 0
+    assert firm_list_page(cast.admin, number=1, per_page=50).paginator.count == 3
 
 
 def test_anonymous_users_see_no_firm(cast):
