@@ -219,6 +219,71 @@ class DailyFigures(models.Model):
         return f"{self.day:%Y-%m-%d}"
 
 
+class _Days(models.Model):
+    """The days of one calendar year a firm was inspected on: in `month_<m>`, bit d - 1 is set
+    when a submitted inspection of the firm is dated day d of month m. Kept with `DailyFigures`
+    (`reporting/inspected_days.py`) for the distinct firms of the periods whose first-inspection
+    flags cannot count them: a firm was inspected in a period when its row has a bit inside
+    it, and a year of a district is a row per firm instead of its every inspection. `street`
+    and `park` are the firm's."""
+
+    bureau = models.ForeignKey(Bureau, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    # No index of their own: the rows are read by bureau and year (the unique index), and a
+    # recount rewrites thousands of them at once.
+    firm = models.ForeignKey(
+        "contractors.Firm", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    street = models.ForeignKey(
+        "contractors.Street", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    park = models.ForeignKey(
+        "contractors.Park", null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    month_1 = models.PositiveIntegerField(default=0)
+    month_2 = models.PositiveIntegerField(default=0)
+    month_3 = models.PositiveIntegerField(default=0)
+    month_4 = models.PositiveIntegerField(default=0)
+    month_5 = models.PositiveIntegerField(default=0)
+    month_6 = models.PositiveIntegerField(default=0)
+    month_7 = models.PositiveIntegerField(default=0)
+    month_8 = models.PositiveIntegerField(default=0)
+    month_9 = models.PositiveIntegerField(default=0)
+    month_10 = models.PositiveIntegerField(default=0)
+    month_11 = models.PositiveIntegerField(default=0)
+    month_12 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.year}"
+
+
+class InspectedDays(_Days):
+    """The days a firm was inspected on, by any agency (see `_Days`)."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bureau", "year", "firm"], name="inspected_days_unique")
+        ]
+
+
+class AgencyInspectedDays(_Days):
+    """The days an agency inspected a firm on (see `_Days`): for the firms of each agency."""
+
+    agency = models.ForeignKey(
+        "contractors.Agency", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bureau", "year", "firm", "agency"], name="agency_inspected_days_unique"
+            )
+        ]
+
+
 class FiguresChange(models.Model):
     """A day of a bureau whose `DailyFigures` are out of date: written by the change, in its
     transaction; consumed when the figures are next read. Append-only: `reporting/figures.py`

@@ -25,6 +25,7 @@ from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
 from contractors.inspections.models import Inspection
 from documents.models import Document
 from portal.models import Bureau, DailyFigures, FiguresChange
+from reporting.inspected_days import recount_inspected_days
 
 BATCH_SIZE = 1000
 KEYS = ("day", "agency", "street", "park")
@@ -77,7 +78,8 @@ def do_recount_figures(*, bureau):
 
 
 def _recount(bureau, days):
-    """Replace the tally of `days` (None: all days) with a fresh count."""
+    """Replace the tally of `days` (None: all days), and the inspected days of the firms they
+    changed, with a fresh count."""
     tally = DailyFigures.objects.filter(bureau=bureau)
     if days is not None:
         tally = tally.filter(day__in=days)
@@ -101,6 +103,7 @@ def _recount(bureau, days):
         ],
         batch_size=BATCH_SIZE,
     )
+    recount_inspected_days(bureau, days)
 
 
 def _keys(*, day, agency, firm):

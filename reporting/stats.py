@@ -28,6 +28,7 @@ only merges the few grouped rows with their labels.
 """
 
 import calendar
+from collections import defaultdict
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
@@ -44,6 +45,7 @@ from contractors.register.models import Park, Street
 from contractors.tenancy.models import Agency, Assignment, Contract
 from portal.models import DailyFigures
 from reporting.figures import do_refresh_figures
+from reporting.inspected_days import firms_inspected
 
 HUNDREDTH = Decimal("0.01")
 OVERDUE_LISTED = 50
@@ -142,25 +144,19 @@ class Statistics:
 
     # --- The base sets ------------------------------------------------------------------------
 
-    def _work(self, prefix="", *, date_from=None, date_to=None):
-        """The submitted inspections in scope from `date_from` to `date_to` (the period's by
-        default), as a filter on a model that reaches them through `prefix`."""
+    def _work(self, prefix=""):
+        """The submitted inspections of the period in scope, as a filter on a model that reaches
+        them through `prefix`."""
         conditions = {
             f"{prefix}bureau": self.scope.bureau,
             f"{prefix}submitted_at__isnull": False,
-            f"{prefix}inspected_on__range": (
-                date_from or self.filters.date_from,
-                date_to or self.filters.date_to,
-            ),
+            f"{prefix}inspected_on__range": (self.filters.date_from, self.filters.date_to),
         }
         if self.agency:
             conditions[f"{prefix}agency"] = self.agency
         if self.filters.street:
             conditions[f"{prefix}firm__street"] = self.filters.street
         return Q(**conditions)
-
-    def inspections(self, **period):
-        return Inspection.objects.filter(self._work(**period)).order_by()
 
     def hazards(self):
         return Hazard.objects.filter(self._work("inspection__")).order_by()
@@ -169,14 +165,17 @@ class Statistics:
     # breakdown adds up these few hundred rows rather than counting the year's rows again.
 
     @cached_property
-    def _refreshed(self):
-        """The bureau's tally, brought up to date once for all of this reader's sums."""
+    def _bureau(self):
+        """The bureau in scope, its tally and inspected days brought up to date once for all of
+        this reader's sums."""
         do_refresh_figures(bureau=self.scope.bureau)
-        return DailyFigures.objects.filter(bureau=self.scope.bureau)
+        return self.scope.bureau
 
     def _tally(self, **keys):
         """The tally of the period in scope, summed per value of `keys`."""
-        figures = self._refreshed.filter(day__range=(self.filters.date_from, self.filters.date_to))
+        figures = DailyFigures.objects.filter(
+            bureau=self._bureau, day__range=(self.filters.date_from, self.filters.date_to)
+        )
         if self.agency:
             figures = figures.filter(agency=self.agency)
         if self.filters.street:
@@ -200,8 +199,9 @@ class Statistics:
 
     def _summed(self, key, *, firms=None, per_agency=None, groups=None):
         """Per value of `key` (None: one total), the figures of the period. With `firms` (the
-        expression of `key` on inspections, {} for the total), also the distinct firms
-        inspected, counted from the inspections where the tally cannot count them."""
+        field of `InspectedDays` that `key` stands for, "" for the total), also the distinct
+        firms inspected, from the firms' inspected days where the tally's flags cannot count
+        them."""
         if per_agency is None:
             per_agency = self.agency is not None
         column = None
@@ -221,39 +221,53 @@ class Statistics:
                 summed.setdefault(value, dict(ZERO_ROW))["firms_inspected"] = count
         return summed
 
-    def _firms_counted(self, keys, **period):
-        """Distinct firms inspected per value of `keys` (a dict of one expression; empty: the
-        total), counted from the inspections: for periods the tally cannot count firms of."""
-        inspections = self.inspections(**period)
-        if not keys:
-            return {None: inspections.aggregate(firms=Count("firm", distinct=True))["firms"]}
-        (name,) = keys
-        return {
-            row[name]: row["firms"]
-            for row in inspections.values(**keys).annotate(firms=Count("firm", distinct=True))
-        }
+    def _firms_in(self, date_from, date_to, *keys, per_agency=False):
+        """Distinct firms in scope inspected from `date_from` to `date_to`, per value of `keys`
+        (fields of `InspectedDays`; none: the total), per agency with `per_agency`."""
+        scope = {"agency": self.agency, "street": self.filters.street, "per_agency": per_agency}
+        return firms_inspected(self._bureau, date_from, date_to, *keys, **scope)
+
+    @cached_property
+    def _firms_by_place(self):
+        return self._firms_in(self.filters.date_from, self.filters.date_to, "street", "park")
+
+    def _firms_counted(self, field):
+        """Distinct firms inspected in the period per value of `field` ("street", "park",
+        "agency"; "": the total). A firm has one street and one park, so a count per street
+        and park adds up to the total and to either breakdown."""
+        period = (self.filters.date_from, self.filters.date_to)
+        if field == "agency":
+            counted = self._firms_in(*period, "agency", per_agency=True)
+            return {agency: firms for (agency,), firms in counted.items()}
+        counted = defaultdict(int)
+        for (street, park), firms in self._firms_by_place.items():
+            counted[{"street": street, "park": park}.get(field)] += firms
+        return counted
 
     # --- Totals -------------------------------------------------------------------------------
 
     @cached_property
     def totals(self):
-        return _with_rate(self._summed(None, firms={}).get(None, dict(ZERO_ROW)))
+        return _with_rate(self._summed(None, firms="").get(None, dict(ZERO_ROW)))
 
     @cached_property
     def _waiting_on_agency(self):
         """Per agency, the hazards rectified by the firm whose deadline has passed and that the
         agency has not re-inspected yet. They are few, so each finds its inspection by id:
-        PostgreSQL would otherwise join them to every inspection of the period."""
-        agency = Inspection.objects.filter(self._work(), pk=OuterRef("inspection_id")).values(
-            "agency"
-        )
+        PostgreSQL would otherwise join them to every inspection of the period. Unordered and
+        counted without ids, they are read from the (status, deadline, inspection) index."""
+        agency = Inspection.objects.filter(self._work(), pk=OuterRef("inspection_id"))
         waiting = (
             Hazard.objects.filter(status=Hazard.Status.RECTIFIED, deadline__lt=self.today)
             .order_by()
             # Typed as the agency's id: SQLite would give the subquery's value as a hex string,
             # which matches no agency.
-            .values(agency_key=Subquery(agency[:1], output_field=UUIDField()))
-            .annotate(waiting=Count("pk"))
+            .values(
+                agency_key=Subquery(
+                    agency.order_by().values("agency")[:1], output_field=UUIDField()
+                )
+            )
+            .annotate(waiting=Count("*"))
         )
         # Hazards of inspections outside the scope or the period have no agency here.
         return {row["agency_key"]: row["waiting"] for row in waiting if row["agency_key"]}
@@ -350,7 +364,7 @@ class Statistics:
         streets = Street.objects.filter(bureau=self.scope.bureau).order_by("code")
         if self.filters.street:
             streets = streets.filter(pk=self.filters.street.pk)
-        grouped = self._summed("street_key", firms={"street_key": F("firm__street")})
+        grouped = self._summed("street_key", firms="street")
         labels = [
             (street.pk, {"id": street.pk, "name": street.name, "kind": street.get_kind_display()})
             for street in streets
@@ -359,7 +373,7 @@ class Statistics:
 
     def by_park(self):
         """One row per industrial park, then the firms outside any park (id None)."""
-        grouped = self._summed("park_key", firms={"park_key": F("firm__park")})
+        grouped = self._summed("park_key", firms="park")
         labels = [
             (park.pk, {"id": park.pk, "name": park.name})
             for park in Park.objects.filter(bureau=self.scope.bureau).order_by("name")
@@ -401,7 +415,7 @@ class Statistics:
         )
         if self.agency:
             agencies = agencies.filter(pk=self.agency.pk)
-        grouped = self._summed("agency_key", firms={"agency_key": F("agency")}, per_agency=True)
+        grouped = self._summed("agency_key", firms="agency", per_agency=True)
         rows = self._labelled(
             [
                 (
@@ -436,7 +450,7 @@ class Statistics:
             column = _firms_column(first, last, per_agency=per_agency)
             if column is None:
                 # A month begun mid-way: its firms are counted from its inspections.
-                firms = self._firms_counted({}, date_from=first, date_to=last)[None]
+                firms = self._firms_in(first, last)[()]
             else:
                 firms = sum(
                     group[column] for group in self._month_groups if group["month_key"] == month

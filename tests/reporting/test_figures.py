@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +38,7 @@ from contractors.register.services import do_import_register
 from contractors.tenancy.models import Agency
 from documents.models import DocType, Document
 from documents.review.services import do_approve_document, do_reject_document
-from portal.models import DailyFigures, FiguresChange
+from portal.models import AgencyInspectedDays, DailyFigures, FiguresChange, InspectedDays
 from reporting import figures
 from reporting.figures import do_recount_figures, do_refresh_figures
 from reporting.forms import Filters, Scope
@@ -74,6 +75,10 @@ FIGURES = (
 CATEGORY_FIGURES = ("category", "hazards", "general", "major", "rectified", "overdue", "rate")
 TALLY_COLUMNS = tuple(
     field.attname for field in DailyFigures._meta.concrete_fields if not field.primary_key
+)
+DAYS_COLUMNS, AGENCY_COLUMNS = (
+    tuple(field.attname for field in model._meta.concrete_fields if not field.primary_key)
+    for model in (InspectedDays, AgencyInspectedDays)
 )
 
 
@@ -271,11 +276,19 @@ def tally_rows(bureau):
     return sorted(rows, key=str)
 
 
-def recounted_rows(bureau):
+def days_rows(bureau):
+    """The firms' inspected days, by any agency and by each."""
+    return [
+        sorted(model.objects.filter(bureau=bureau).values_list(*columns), key=str)
+        for model, columns in ((InspectedDays, DAYS_COLUMNS), (AgencyInspectedDays, AGENCY_COLUMNS))
+    ]
+
+
+def recounted_rows(bureau, rows_of=tally_rows):
     """The rows a full recount builds, rolled back so that the refreshes go on as they were."""
     with transaction.atomic():
         do_recount_figures(bureau=bureau)
-        rows = tally_rows(bureau)
+        rows = rows_of(bureau)
         transaction.set_rollback(True)
     return rows
 
@@ -287,6 +300,9 @@ def periods_of(facts):
     periods = {(date(day.year, 1, 1), date(day.year, 12, 31)) for day in days}
     periods |= {(day.replace(day=1), month_end(day)) for day in days}
     periods.add((min(days).replace(day=2), month_end(max(days))))
+    # Mid-month to mid-month, and mid-year to the year's end: the firms' inspected days.
+    periods.add((min(days).replace(day=15), (month_end(max(days)) + timedelta(days=14))))
+    periods |= {(date(day.year, 3, 15), date(day.year, 12, 31)) for day in days}
     return sorted(periods)
 
 
@@ -318,6 +334,7 @@ def assert_exact(cast, *, periods=None, today=None):
                 assert got[part] == figures_expected, (part, scope, filters)
     assert not FiguresChange.objects.filter(bureau=cast.bureau).exists()
     assert tally_rows(cast.bureau) == recounted_rows(cast.bureau)
+    assert days_rows(cast.bureau) == recounted_rows(cast.bureau, days_rows)
 
 
 def year_to_date(cast):
@@ -670,6 +687,81 @@ def test_a_firm_is_counted_once_however_often_and_by_whomever_it_is_inspected(re
         Scope(bureau=cast.bureau), Filters(date_from=date(year, 3, 15), date_to=date(year, 6, 30))
     )
     assert spring.totals["firms_inspected"] == 2
+
+
+def counted_directly(scope, filters, **wanted):
+    """The distinct firms of the period's inspections in scope, by COUNT(DISTINCT) in SQL."""
+    agency = scope.agency or filters.agency
+    inspections = Inspection.objects.filter(
+        bureau=scope.bureau,
+        submitted_at__isnull=False,
+        inspected_on__range=(filters.date_from, filters.date_to),
+        **wanted,
+    )
+    if agency:
+        inspections = inspections.filter(agency=agency)
+    if filters.street:
+        inspections = inspections.filter(firm__street=filters.street)
+    return inspections.aggregate(firms=Count("firm", distinct=True))["firms"]
+
+
+def test_the_firms_of_any_period_are_the_distinct_firms_of_its_inspections(ready):
+    cast = ready
+    year = timezone.localdate().year - 1
+    inspect(cast, on=date(year, 1, 31))
+    inspect(cast, on=date(year, 3, 14))
+    inspect(cast, on=date(year, 3, 15), firm=cast.firm_b, team=team_b(cast))
+    inspect(cast, on=date(year, 3, 15), firm=cast.firm_b, team=team_b(cast))
+    inspect(cast, on=date(year, 4, 30), firm=cast.firm_b, team=team_b(cast))
+    assign(cast.contract_b, cast.firm_a)
+    inspect(cast, on=date(year, 4, 1), team=team_b(cast))
+    inspect(cast, on=date(year, 12, 31), team=team_b(cast))
+    inspect(cast, on=date(year + 1, 1, 1), firm=cast.firm_b, team=team_b(cast))
+    # Begun mid-month, across a month's end, a year's end, one day, a day with nothing.
+    periods = [
+        (date(year, 3, 15), date(year, 12, 31)),
+        (date(year, 3, 15), date(year, 4, 14)),
+        (date(year, 2, 1), date(year, 3, 14)),
+        (date(year, 3, 16), date(year, 4, 29)),
+        (date(year, 4, 2), date(year + 1, 1, 1)),
+        (date(year, 12, 31), date(year + 1, 1, 31)),
+        (date(year, 1, 31), date(year, 1, 31)),
+        (date(year, 6, 1), date(year, 6, 1)),
+        (date(year - 1, 12, 2), date(year + 1, 12, 30)),
+    ]
+    assert not any(_firms_column(*period, per_agency=False) for period in periods[:-3])
+
+    for date_from, date_to in periods:
+        for scope, filters in readers(cast, date_from, date_to):
+            stats = Statistics(scope, filters)
+            assert stats.totals["firms_inspected"] == counted_directly(scope, filters)
+            for row in stats.by_street():
+                assert row["firms_inspected"] == counted_directly(
+                    scope, filters, firm__street=row["id"]
+                )
+            for row in stats.by_park():
+                assert row["firms_inspected"] == counted_directly(
+                    scope, filters, firm__park=row["id"]
+                )
+            for row in stats.by_agency():
+                assert row["firms_inspected"] == counted_directly(scope, filters, agency=row["id"])
+            for row in stats.by_month():
+                month = Filters(
+                    date_from=row["date_from"], date_to=row["date_to"], street=filters.street
+                )
+                assert row["firms_inspected"] == counted_directly(
+                    scope, month, **({"agency": filters.agency} if filters.agency else {})
+                )
+    assert_exact(cast, periods=periods)
+
+    spring = Statistics(
+        Scope(bureau=cast.bureau), Filters(date_from=date(year, 3, 15), date_to=date(year, 4, 14))
+    )
+    assert spring.totals["firms_inspected"] == 2
+    assert {row["id"]: row["firms_inspected"] for row in spring.by_agency()} == {
+        cast.agency_a.pk: 0,
+        cast.agency_b.pk: 2,
+    }
 
 
 # --- 8. The refresh ------------------------------------------------------------------------------
