@@ -40,7 +40,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 # Not part of `make test`: measurements on PostgreSQL (DATABASE_URL), written to bench/results.*.
-# Its extra tools (locust, a profiler) are installed only here.
+# Its extra tool (a profiler) is installed only here; the HTTP measurement needs Debian's wrk.
 BENCH_INSTALLED := $(VENV)/.installed-bench
 
 $(BENCH_INSTALLED): $(INSTALLED)

@@ -29,9 +29,12 @@ def documents_visible_to(user):
 
 def documents_of_inspection(*, user, inspection):
     """The documents of `inspection` that `user` may see, by type and newest version first (the
-    inspection's page, through `contractors.hooks.inspection_documents`)."""
+    inspection's page, through `contractors.hooks.inspection_documents`). The page shows the
+    documents' own fields only: none of the related rows `documents_visible_to` joins."""
     return list(
-        documents_visible_to(user).filter(inspection=inspection).order_by("doc_type", "-version")
+        _documents_of(membership_of(user))
+        .filter(inspection=inspection)
+        .order_by("doc_type", "-version")
     )
 
 

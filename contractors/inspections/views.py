@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from contractors import hooks
+from contractors.evidence.selectors import evidence_of_inspection
 from contractors.evidence.views import _evidence_of
 from contractors.hazards.forms import HazardForm
 from contractors.hazards.models import HazardCategory, HazardLevel
@@ -182,7 +183,7 @@ def _render_inspection(request, inspection, *, hazard_form=None):
             "inspection": inspection,
             "groups": _checklist_groups(inspection),
             "hazards": inspection.hazards.order_by("created_at"),
-            "evidence": _evidence_of(request.user, inspection=inspection, hazard=None),
+            "evidence": evidence_of_inspection(request.user, inspection),
             "documents": [
                 document
                 for documents in hooks.inspection_documents.fire(
@@ -197,6 +198,14 @@ def _render_inspection(request, inspection, *, hazard_form=None):
     )
 
 
+def _with_answer_label(item):
+    """The item with the label of its answer, which `_item.html` shows: looked up here once,
+    not by looping over the choices in the template for each item (a quarter of the
+    checklist's rendering when every item is answered)."""
+    item.answer_label = dict(ChecklistAnswer.Answer.choices).get(item.answer, "")
+    return item
+
+
 def _checklist_groups(inspection):
     """The checklist by hazard category, in the categories' order, items by position."""
     order = {category: index for index, category in enumerate(HazardCategory.values)}
@@ -206,7 +215,7 @@ def _checklist_groups(inspection):
     )
     groups = {}
     for item in items:
-        groups.setdefault(item.category, []).append(item)
+        groups.setdefault(item.category, []).append(_with_answer_label(item))
     return [(HazardCategory(category).label, group) for category, group in groups.items()]
 
 
@@ -234,7 +243,7 @@ def inspection_answer(request, inspection_id):
             request,
             "contractors/inspections/_item.html",
             {
-                "item": items.get(pk=item.pk),
+                "item": _with_answer_label(items.get(pk=item.pk)),
                 "inspection": inspection,
                 "can_work": True,
                 "answers": ChecklistAnswer.Answer,
