@@ -18,11 +18,12 @@ from functools import reduce
 from operator import or_
 
 from django.db import connection
-from django.db.models import Count, F, IntegerField, Q, Sum, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, ExtractDay, ExtractYear
 from django.db.models.lookups import GreaterThan
 
 from contractors.inspections.models import Inspection
+from contractors.register.models import Firm
 from portal.models import AgencyInspectedDays, InspectedDays
 
 BATCH_SIZE = 1000
@@ -110,17 +111,23 @@ def recount_inspected_days(bureau, days):
     visits = visits.filter(inspected_on__in=days)
     firms = _kept(InspectedDays, bureau, days, visits)
     agencies = _kept(AgencyInspectedDays, bureau, days, visits, "agency_id")
+    # Where each firm is, by id: a join would hash the whole register for a day's firms.
+    place = Firm.objects.filter(pk=OuterRef("firm_id"))
     for firm, agency, street, park, day in visits.values_list(
-        "firm_id", "agency_id", "firm__street_id", "firm__park_id", "inspected_on"
+        "firm_id",
+        "agency_id",
+        Subquery(place.values("street_id")),
+        Subquery(place.values("park_id")),
+        "inspected_on",
     ).iterator(CHUNK_SIZE):
         for built, key in ((firms, (day.year, firm)), (agencies, (day.year, firm, agency))):
             # A firm moved to another street or park has all its days noted: its rows all
             # come by here and take where it is now.
-            row = built.setdefault(key, {"months": [0] * 12})
+            row = built.setdefault(key, {"pk": None, "was": None, "months": [0] * 12})
             row.update(street_id=street, park_id=park)
             row["months"][day.month - 1] |= _bit(day)
-    _create(InspectedDays, bureau, firms, ("firm_id",))
-    _create(AgencyInspectedDays, bureau, agencies, ("firm_id", "agency_id"))
+    _write(InspectedDays, bureau, firms, ("firm_id",))
+    _write(AgencyInspectedDays, bureau, agencies, ("firm_id", "agency_id"))
 
 
 def _count_all(model, bureau, visits, *extra):
@@ -162,29 +169,44 @@ def _count_all(model, bureau, visits, *extra):
 
 
 def _kept(model, bureau, days, visits, *extra):
-    """The rows of `model` that the recount of `days` changes, deleted, with the bits of the
-    other days they keep: {(year, firm, *extra): row}."""
-    rows = model.objects.filter(bureau=bureau).order_by()
-    kept = {}
+    """The rows of `model` that the recount of `days` may change, with the bits of the other
+    days they keep: {(year, firm, *extra): row}."""
     masks = _day_masks(days)
     # The rows a noted day's bit is set in, and those its inspections will set one in.
-    rows = rows.filter(
-        _any_bit(masks) | Q(year__in={day.year for day in days}, firm__in=visits.values("firm_id"))
-    )
-    fields = ("year", "firm_id", *extra, "street_id", "park_id")
-    for values in rows.values_list(*fields, *MONTHS).iterator(CHUNK_SIZE):
-        year, *key = values[: 2 + len(extra)]
-        street, park, *months = values[2 + len(extra) :]
+    rows = model.objects.filter(
+        _any_bit(masks) | Q(year__in={day.year for day in days}, firm__in=visits.values("firm_id")),
+        bureau=bureau,
+    ).order_by()
+    kept_bits = {
+        year: [~masks.get((year, month), 0) for month in range(1, 13)]
+        for year in {day.year for day in days}
+    }
+    fields = ("pk", "year", "firm_id", *extra, "street_id", "park_id")
+    kept = {}
+    for pk, year, *values in rows.values_list(*fields, *MONTHS).iterator(CHUNK_SIZE):
+        key, (street, park, *months) = values[: 1 + len(extra)], values[1 + len(extra) :]
         kept[(year, *key)] = {
+            "pk": pk,
+            "was": (street, park, months),
             "street_id": street,
             "park_id": park,
-            "months": [bits & ~masks.get((year, month), 0) for month, bits in enumerate(months, 1)],
+            "months": [bits & keep for bits, keep in zip(months, kept_bits[year], strict=True)],
         }
-    rows.delete()
     return kept
 
 
-def _create(model, bureau, built, keys):
+def _write(model, bureau, built, keys):
+    """Write the rows of `built` whose place or bits the recount changed: after a change to one
+    inspection, that is a row or two, however many firms its day's inspections name. A row
+    left without a bit goes."""
+    changed = [
+        (key, row)
+        for key, row in built.items()
+        if row["was"] != (row["street_id"], row["park_id"], row["months"])
+    ]
+    emptied = [row["pk"] for _key, row in changed if row["pk"] and not any(row["months"])]
+    for start in range(0, len(emptied), BATCH_SIZE):
+        model.objects.filter(pk__in=emptied[start : start + BATCH_SIZE]).delete()
     model.objects.bulk_create(
         (
             model(
@@ -195,8 +217,11 @@ def _create(model, bureau, built, keys):
                 park_id=row["park_id"],
                 **dict(zip(MONTHS, row["months"], strict=True)),
             )
-            for (year, *key), row in built.items()
+            for (year, *key), row in changed
             if any(row["months"])
         ),
         batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["bureau", "year", *(name.removesuffix("_id") for name in keys)],
+        update_fields=["street", "park", *MONTHS],
     )
