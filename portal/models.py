@@ -27,6 +27,11 @@ class Bureau(models.Model):
     name = models.CharField(_("名称"), max_length=128, unique=True)
     short_name = models.CharField(_("简称"), max_length=8)
     region_code = models.CharField(_("行政区划代码"), max_length=6, unique=True)
+    # Bureau admins and reviewers always need a second factor; a bureau may ask it of the
+    # agency managers too.
+    managers_need_second_factor = models.BooleanField(
+        _("服务机构负责人须使用双因素认证"), default=False
+    )
 
     class Meta:
         verbose_name = _("应急管理局")
