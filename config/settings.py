@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -90,6 +91,10 @@ MIDDLEWARE = [
     # Before the host check and the HTTPS redirect: see portal/health.py.
     "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy (portal/content_policy.py): ahead of WhiteNoise, which answers
+    # static files without calling what follows, so that a file opened on its own (an SVG) is
+    # under the policy too; its nonce is ready before any view or template asks for it.
+    "portal.content_policy.PortalCSPMiddleware",
     # Static files from the app itself, before sessions and the rest are touched.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -212,6 +217,34 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (ASVS 5.0 V3.4.3; frame-ancestors: V3.4.6): scripts and styles only
+# from the portal's own static files; no inline script or style attribute anywhere in
+# templates/ (tests/portal/test_csp.py scans them). The nonce is for the pages of libraries
+# that keep an inline block (the API docs: templates/drf_spectacular/swagger_ui.html); a page
+# that never asks for one sends none. The object storage's origin is added to img-src and
+# connect-src per response, from the S3_* settings above (portal/content_policy.py).
+# CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only: browsers
+# then only report what they would block, to try a change on a live portal first.
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        # No page has a <base>; ASVS V3.4.3 asks for 'none' as the minimum.
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
