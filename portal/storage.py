@@ -3,7 +3,8 @@
 S3 (through boto3) when a bucket is configured; local files otherwise. Both speak the same
 protocol, so one browser client serves both: a presigned POST (`{"url", "fields"}`) to upload,
 then short-lived signed URLs to download. Both stores offer the same methods: `presign_post`,
-`size_of`, `chunks`, `read_head`, `put`, `delete`, `download_url` and `check`."""
+`size_of`, `stat`, `chunks`, `read_head`, `put`, `promote`, `keys_under`, `delete`,
+`download_url` and `check`."""
 
 import base64
 import json
@@ -16,7 +17,7 @@ from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -31,10 +32,15 @@ DOWNLOAD_SALT = "portal.storage.download"
 FORM_OVERHEAD_BYTES = 64 * 1024
 FALLBACK_FILENAME = "download"
 MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+CHANGED_CODES = {"412", "PreconditionFailed"}
+# What a store raises when the storage itself fails (network, credentials, disk): never a
+# verdict on the object, so the caller reports it and lets the request be retried.
+STORAGE_ERRORS = (BotoCoreError, ClientError, OSError)
 
 
 class StorageRefusal(Exception):
-    """The local endpoints refuse a request as S3 would, with an HTTP status and a reason."""
+    """The local endpoints refuse a request as S3 would, with an HTTP status and a reason; a
+    promotion is refused (409) when its source is no longer the version that was checked."""
 
     def __init__(self, status, message):
         super().__init__(message)
@@ -122,6 +128,39 @@ class S3Store:
             if error.response.get("Error", {}).get("Code") in MISSING_CODES:
                 return None
             raise
+
+    def stat(self, key):
+        """`(size, version)` of the object, its version being the ETag; None when absent."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in MISSING_CODES:
+                return None
+            raise
+        return head["ContentLength"], head["ETag"]
+
+    def promote(self, source, target, *, version):
+        """Copy `source` to `target` only while `source` is still the `version` (ETag) that was
+        read: S3 refuses the copy (412) if the object was replaced in between. Servers that
+        ignore the condition exist (moto), so the caller still checks what reached `target`."""
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": source},
+                CopySourceIfMatch=version,
+                MetadataDirective="COPY",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in MISSING_CODES | CHANGED_CODES:
+                raise StorageRefusal(409, _("文件在确认过程中被替换或删除，请重新上传。")) from None
+            raise
+
+    def keys_under(self, prefix):
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        return [item["Key"] for page in pages for item in page.get("Contents", ())]
 
     def chunks(self, key, chunk_size=CHUNK_SIZE):
         body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
@@ -238,6 +277,38 @@ class LocalStore:
         path = self.path(key)
         return path.stat().st_size if path.is_file() else None
 
+    def stat(self, key):
+        """`(size, version)` of the file, its version naming the very file (device, inode,
+        modification time) as an ETag names an S3 object's version; None when absent."""
+        try:
+            stat = self.path(key).stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_size, _file_version(stat)
+
+    def promote(self, source, target, *, version):
+        """Copy `source` to a new file at `target` if `source` is still the file `version`
+        names, as S3's conditional copy does; a separate file, so nothing done to `source`
+        later can reach it. Refused (409) when `source` has changed or gone, or `target`
+        exists."""
+        try:
+            with self.path(source).open("rb") as file:
+                if _file_version(os.fstat(file.fileno())) != version:
+                    raise StorageRefusal(409, _("文件在确认过程中被替换或删除，请重新上传。"))
+                self._publish(target, iter(lambda: file.read(CHUNK_SIZE), b""))
+        except FileNotFoundError:
+            raise StorageRefusal(409, _("文件在确认过程中被替换或删除，请重新上传。")) from None
+
+    def keys_under(self, prefix):
+        folder = self.root / prefix
+        if not folder.resolve().is_relative_to(self.root) or not folder.is_dir():
+            return []
+        return sorted(
+            str(path.relative_to(self.root))
+            for path in folder.rglob("*")
+            if path.is_file() and not path.name.startswith(".upload-")
+        )
+
     def chunks(self, key, chunk_size=CHUNK_SIZE):
         with self.path(key).open("rb") as file:
             while chunk := file.read(chunk_size):
@@ -279,6 +350,10 @@ class LocalStore:
             return self.path(grant["key"]).open("rb"), grant["filename"]
         except FileNotFoundError:
             raise StorageRefusal(404, _("文件不存在。")) from None
+
+
+def _file_version(stat):
+    return f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _encode(policy):

@@ -6,13 +6,14 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contractors.evidence.models import Evidence
 from contractors.evidence.selectors import access_evidence_by_id
 from contractors.evidence.services import (
+    EvidenceStorageFailed,
     do_confirm_evidence,
     do_issue_evidence_download,
     do_request_evidence_upload,
@@ -26,6 +27,22 @@ from portal.api_support import ServiceErrorsMixin, error_responses, parsed
 from portal.models import Role
 
 EVIDENCE_TAGS = ["evidence"]
+
+
+class StorageDown(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = gettext_lazy("文件存储暂时不可用，请稍后重试。")
+    default_code = "storage_unavailable"
+
+
+class EvidenceErrorsMixin(ServiceErrorsMixin):
+    """Object storage failing is on our side (503), and nothing was confirmed: the same request
+    can be sent again."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, EvidenceStorageFailed):
+            exc = StorageDown(str(exc))
+        return super().handle_exception(exc)
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
@@ -119,7 +136,7 @@ def _default_purpose(user):
     return Evidence.Purpose.FINDING
 
 
-class EvidenceUploadView(ServiceErrorsMixin, APIView):
+class EvidenceUploadView(EvidenceErrorsMixin, APIView):
     @extend_schema(
         operation_id="evidence_uploads_create",
         tags=EVIDENCE_TAGS,
@@ -127,7 +144,7 @@ class EvidenceUploadView(ServiceErrorsMixin, APIView):
         responses={
             201: UploadSlotSerializer,
             200: UploadSlotSerializer,
-            **error_responses(400, 401, 403, 404, 409),
+            **error_responses(400, 401, 403, 404, 409, 503),
         },
         description=gettext_lazy(
             "申请上传位置：201 时把文件连同 upload.fields 以 multipart/form-data POST 到 "
@@ -163,14 +180,16 @@ class EvidenceDetailView(APIView):
         return Response(EvidenceSerializer(access_evidence_by_id(request.user, evidence_id)).data)
 
 
-class EvidenceConfirmView(ServiceErrorsMixin, APIView):
+class EvidenceConfirmView(EvidenceErrorsMixin, APIView):
     @extend_schema(
         operation_id="evidence_confirm",
         tags=EVIDENCE_TAGS,
         request=None,
-        responses={200: EvidenceSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: EvidenceSerializer, **error_responses(400, 401, 403, 404, 503)},
         description=gettext_lazy(
             "检查已上传的文件（存在、大小、类型、SHA-256）；不符时删除文件并返回 400 和原因。"
+            "确认后文件另存一份，此后再向原上传地址提交的内容不会改变下载到的文件。"
+            "存储暂时不可用时返回 503，尚未确认，可再次确认。"
         ),
     )
     def post(self, request, evidence_id):

@@ -33,7 +33,13 @@ class Evidence(models.Model):
     )
     purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.FINDING)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Where the object is: the key its presigned POST grants while pending, a key under
+    # `final/` that no POST policy ever grants once confirmed (rows confirmed before that
+    # keep their upload key here and go on working).
     key = models.CharField(max_length=255, unique=True)
+    # The confirmed row's former upload key: its presigned POST may put an object there until
+    # `expires_at`, so the purge deletes it after that and clears this.
+    upload_key = models.CharField(max_length=255, blank=True, default="")
     filename = models.CharField(_("文件名"), max_length=255)
     content_type = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()
@@ -53,7 +59,16 @@ class Evidence(models.Model):
         verbose_name = _("证据材料")
         verbose_name_plural = _("证据材料")
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["status", "expires_at"], name="evidence_pending")]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="evidence_pending"),
+            # The purge's sweep of former upload keys reads these few rows, not every
+            # confirmed row ever.
+            models.Index(
+                fields=["expires_at"],
+                condition=~models.Q(upload_key=""),
+                name="evidence_upload_key_to_clear",
+            ),
+        ]
 
     def __str__(self):
         return self.filename

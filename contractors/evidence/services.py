@@ -1,13 +1,11 @@
 """Every write of evidence (upload slots, confirmation, downloads, purging what was never
 confirmed): `do_<verb>(*, actor, ...)`, atomic and audited."""
 
-import hashlib
+import logging
 import re
-import tempfile
 import uuid
-from contextlib import closing
 from datetime import timedelta
-from itertools import chain, groupby
+from itertools import groupby
 from operator import attrgetter
 from pathlib import PurePosixPath
 
@@ -18,30 +16,31 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contractors.evidence.checks import EvidenceRejected, checked_content, checked_upload
 from contractors.evidence.files import (
     ALLOWED_TYPES,
-    HEAD_BYTES,
-    PHOTO_TYPES,
     extension_for,
     make_thumbnail,
     photo_facts,
-    sniff_type,
 )
 from contractors.evidence.models import Evidence
 from contractors.hazards.models import Hazard
 from contractors.hazards.selectors import hazards_visible_to
+from contractors.inspections.models import Inspection
 from contractors.inspections.selectors import inspections_visible_to
 from contractors.tenancy.selectors import agency_holds_firm
 from portal.access import membership_of
 from portal.models import Role
 from portal.services import record_audit_event, record_audit_events
-from portal.storage import evidence_store
+from portal.storage import STORAGE_ERRORS, StorageRefusal, evidence_store
 from portal.validation import InvalidTransition
 
+logger = logging.getLogger(__name__)
 
-class EvidenceRejected(ValidationError):
-    """The uploaded object failed confirmation (the API answers 400 with the reason); when this
-    is raised the object and its row are already gone."""
+
+class EvidenceStorageFailed(Exception):
+    """Object storage failed (not the file): nothing was confirmed and the request may be
+    retried (the API answers 503)."""
 
 
 SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
@@ -55,9 +54,7 @@ HAZARD_PURPOSES = (
 )
 
 
-# A photo is copied aside while it is hashed, for its EXIF and thumbnail; past this size the
-# copy spills to a temporary file, never to memory.
-PHOTO_SPOOL_BYTES = 1024 * 1024
+THUMBNAIL_SUFFIX = ".thumb.jpg"
 
 
 def _require_evidence_place(actor, inspection, hazard):
@@ -170,6 +167,10 @@ def do_request_evidence_upload(
     if errors:
         raise ValidationError(errors)
     sha256 = sha256.lower()
+    # Two requests for the same file at once (a double tap, a retry racing the first) must
+    # find one slot, not make two: every slot request of an inspection looks behind this lock.
+    # FOR NO KEY UPDATE: rows that only refer to the inspection can still be written meanwhile.
+    list(Inspection.objects.select_for_update(no_key=True).filter(pk=inspection.pk).values("pk"))
     evidence = _same_upload(
         actor,
         inspection=inspection,
@@ -186,7 +187,11 @@ def do_request_evidence_upload(
     if reused:
         # Whatever reached the old slot was never confirmed: clear it so the retry can land
         # (the local endpoint never overwrites an object).
-        store.delete(evidence.key)
+        try:
+            store.delete(evidence.key)
+        except STORAGE_ERRORS as error:
+            logger.exception("reusing the slot of evidence %s: storage failed", evidence.pk)
+            raise EvidenceStorageFailed(_("文件存储暂时不可用，请稍后重试。")) from error
         evidence.filename, evidence.size = _upload_filename(filename), size
         evidence.expires_at = expires_at
         evidence.save(update_fields=["filename", "size", "expires_at"])
@@ -228,10 +233,16 @@ def do_request_evidence_upload(
 
 
 def do_confirm_evidence(*, actor, evidence):
-    """Accept the uploaded object once it proves to be what was declared: there, of the
-    declared size within the limit, of an allowed type by its first bytes (the declared one),
-    with the declared SHA-256. This is the real guard: not every S3 server enforces the POST
-    policy. Anything wrong deletes the object and the row and raises EvidenceRejected.
+    """Accept the uploaded object once it proves to be what was declared (`checks.py`). This
+    is the real guard: not every S3 server enforces the POST policy. Anything wrong deletes the
+    objects and the row and raises EvidenceRejected; storage failing raises
+    EvidenceStorageFailed and leaves the slot pending, to be confirmed again.
+
+    The object is first copied to a final key that no presigned POST grants, conditionally on
+    the version whose size was checked, and the copy is what is checked and kept: the
+    uploader's POST stays valid until the slot expires, and whatever it puts at the upload key
+    after this never reaches what is downloaded (ASVS 5.0 V5.3). Each attempt copies to a key
+    of its own, so a concurrent attempt never overwrites a copy that another one checked.
 
     Not atomic as a whole, on purpose: a refusal must commit the deletion before it raises,
     and the object is read from storage outside any database transaction."""
@@ -240,95 +251,83 @@ def do_confirm_evidence(*, actor, evidence):
     if evidence.uploaded_by_id != actor.pk:
         raise Http404
     store = evidence_store()
+    final_key = _final_prefix(evidence) + _fresh_name(evidence)
+    attempt = (final_key, final_key + THUMBNAIL_SUFFIX)
     try:
-        detected, photo = _checked_object(store, evidence)
+        detected, facts, thumbnail_key = _promoted(store, evidence, final_key)
     except EvidenceRejected as rejection:
+        _forget(store, attempt)
         confirmed = _discard_evidence(actor, store, evidence, rejection)
         if confirmed is None:
             raise
         return confirmed
-    facts, thumbnail_key = (None, None, None), ""
-    if photo is not None:
-        with photo:
-            facts, thumbnail_key = photo_facts(photo), _store_thumbnail(store, evidence, photo)
-    return _accept_evidence(actor, store, evidence, detected, facts, thumbnail_key)
+    except STORAGE_ERRORS as error:
+        logger.exception("confirming evidence %s: storage failed", evidence.pk)
+        _forget(store, attempt)
+        raise EvidenceStorageFailed(_("文件存储暂时不可用，尚未确认，请稍后重新确认。")) from error
+    return _accept_evidence(actor, store, evidence, detected, facts, final_key, thumbnail_key)
 
 
-def _checked_object(store, evidence):
-    """`(sniffed type, seekable copy or None)` of the object once every check passes; a copy
-    is kept for photos only. The type is sniffed from the same stream that is hashed, so the
-    object cannot change between the two checks."""
-    if timezone.now() > evidence.expires_at:
-        raise EvidenceRejected(_("上传时限已过，请重新上传。"))
-    size = store.size_of(evidence.key)
-    if size is None:
-        raise EvidenceRejected(_("没有收到上传的文件，请重新上传。"))
-    if size != evidence.size:
-        raise EvidenceRejected(
-            _("文件大小与声明不符：声明 %(declared)d 字节，实际 %(actual)d 字节。")
-            % {"declared": evidence.size, "actual": size}
-        )
-    if size > settings.EVIDENCE_MAX_BYTES:
-        raise EvidenceRejected(_("文件超过大小上限。"))
-    with closing(store.chunks(evidence.key)) as chunks:
-        head = b""
-        for chunk in chunks:
-            head += chunk
-            if len(head) >= HEAD_BYTES:
-                break
-        detected = _sniffed_as_declared(head[:HEAD_BYTES], evidence.content_type)
-        copy = (
-            tempfile.SpooledTemporaryFile(max_size=PHOTO_SPOOL_BYTES)
-            if detected in PHOTO_TYPES
-            else None
-        )
-        digest = hashlib.sha256()
-        for chunk in chain([head], chunks):
-            digest.update(chunk)
-            if copy is not None:
-                copy.write(chunk)
-    if digest.hexdigest() != evidence.sha256:
-        if copy is not None:
-            copy.close()
-        raise EvidenceRejected(
-            _("文件的 SHA-256 校验值与声明不符，文件可能在上传中损坏，请重新上传。")
-        )
-    return detected, copy
+def _final_prefix(evidence):
+    """The folder of the evidence's final copies: beside its upload, under `final/`, which no
+    presigned POST grants (a policy grants its one exact key, `<uuid>.<ext>` a level up)."""
+    upload_key = evidence.upload_key or evidence.key
+    return f"{PurePosixPath(upload_key).parent}/final/{evidence.pk}/"
 
 
-def _sniffed_as_declared(head, declared):
-    detected = sniff_type(head)
-    if detected is None:
-        raise EvidenceRejected(_("文件内容不是允许的类型（JPEG、PNG、HEIC、PDF、MP4）。"))
-    if detected != declared:
-        raise EvidenceRejected(
-            _("文件内容是 %(detected)s，与声明的 %(declared)s 不符。")
-            % {"detected": detected, "declared": declared}
-        )
-    return detected
+def _fresh_name(evidence):
+    return f"{uuid.uuid4().hex}.{extension_for(evidence.content_type)}"
 
 
-def _store_thumbnail(store, evidence, photo):
+def _promoted(store, evidence, final_key):
+    """`(sniffed type, photo facts, thumbnail key)` once the upload is copied to `final_key`
+    and the copy passes every check."""
+    version = checked_upload(store, evidence)
+    try:
+        store.promote(evidence.key, final_key, version=version)
+    except StorageRefusal as refusal:
+        # Replaced or deleted since its size was read: what was checked is not what is there.
+        raise EvidenceRejected(refusal.message) from None
+    detected, photo = checked_content(store, final_key, evidence)
+    if photo is None:
+        return detected, (None, None, None), ""
+    with photo:
+        return detected, photo_facts(photo), _store_thumbnail(store, final_key, photo)
+
+
+def _store_thumbnail(store, final_key, photo):
     thumbnail = make_thumbnail(photo)
     if thumbnail is None:
         return ""
-    key = evidence.key + ".thumb.jpg"
+    key = final_key + THUMBNAIL_SUFFIX
     store.put(key, thumbnail, "image/jpeg")
     return key
 
 
-def _accept_evidence(actor, store, evidence, detected, facts, thumbnail_key):
+def _forget(store, keys):
+    """Delete what one confirmation attempt wrote, as far as storage lets it now; what stays
+    is under the evidence's `final/` folder, where the purge finds it."""
+    for key in keys:
+        try:
+            store.delete(key)
+        except STORAGE_ERRORS:
+            logger.warning("evidence object %s left for purge_uploads", key, exc_info=True)
+
+
+def _accept_evidence(actor, store, evidence, detected, facts, final_key, thumbnail_key):
+    attempt = (final_key, final_key + THUMBNAIL_SUFFIX)
     with transaction.atomic():
         locked = Evidence.objects.select_for_update().filter(pk=evidence.pk).first()
         if locked is None:
             # The purge took the expired slot while the object was being checked.
-            for key in filter(None, (evidence.key, thumbnail_key)):
-                store.delete(key)
+            _forget(store, (evidence.key, *attempt))
             raise EvidenceRejected(_("上传时限已过，请重新上传。"))
         if locked.status == Evidence.Status.CONFIRMED:
-            # A concurrent confirmation of the same upload won.
+            # A concurrent confirmation of the same upload won, with a copy of its own.
+            _forget(store, attempt)
             return locked
         locked.taken_at, locked.taken_latitude, locked.taken_longitude = facts
+        locked.upload_key, locked.key = locked.key, final_key
         locked.thumbnail_key = thumbnail_key
         locked.status = Evidence.Status.CONFIRMED
         locked.confirmed_at = timezone.now()
@@ -340,12 +339,17 @@ def _accept_evidence(actor, store, evidence, detected, facts, thumbnail_key):
             bureau=locked.bureau,
             detail={"sha256": locked.sha256, "size": locked.size, "type": detected},
         )
+    # Only to spare the storage: the POST may put an object there again until the slot
+    # expires, so the purge deletes the upload key after that in any case, and a failure now
+    # is logged and left to it rather than undo a confirmation that is complete.
+    _forget(store, (locked.upload_key,))
     return locked
 
 
 def _discard_evidence(actor, store, evidence, rejection):
     """Delete a refused upload, object and row, with an audit event; None. If a concurrent
-    confirmation has accepted it meanwhile, nothing is deleted and that evidence is returned."""
+    confirmation has accepted it meanwhile, nothing of it is deleted and that evidence is
+    returned."""
     with transaction.atomic():
         pending = Evidence.objects.select_for_update().filter(pk=evidence.pk).first()
         if pending is not None and pending.status == Evidence.Status.CONFIRMED:
@@ -388,7 +392,10 @@ def do_issue_evidence_download(*, actor, evidence, thumbnail=False):
 @transaction.atomic
 def do_purge_expired_uploads(*, actor=None):
     """Delete the upload slots never confirmed in time, with whatever reached storage for
-    them; the number deleted. Running it again deletes nothing more."""
+    them (the upload, and any copy an interrupted confirmation left under `final/`); the
+    number deleted. Then clear the upload keys of confirmed evidence whose slot has expired.
+    Running it again deletes nothing more; a storage failure fails the run, which the next
+    run repeats."""
     stale = list(
         Evidence.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=Evidence.Status.PENDING, expires_at__lt=timezone.now())
@@ -397,7 +404,8 @@ def do_purge_expired_uploads(*, actor=None):
     )
     store = evidence_store()
     for evidence in stale:
-        store.delete(evidence.key)
+        for key in [evidence.key, *store.keys_under(_final_prefix(evidence))]:
+            store.delete(key)
     for _bureau_id, rows in groupby(stale, key=attrgetter("bureau_id")):
         rows = list(rows)
         record_audit_events(
@@ -411,4 +419,22 @@ def do_purge_expired_uploads(*, actor=None):
             },
         )
     Evidence.objects.filter(pk__in=[evidence.pk for evidence in stale]).delete()
+    _clear_upload_keys(store)
     return len(stale)
+
+
+def _clear_upload_keys(store):
+    """Delete what may lie at the former upload keys of confirmed evidence, now that their
+    presigned POSTs have expired and nothing can put an object there again, and any copy a
+    concurrent or interrupted confirmation left beside the one kept."""
+    swept = list(
+        Evidence.objects.select_for_update(skip_locked=True)
+        .filter(status=Evidence.Status.CONFIRMED, expires_at__lt=timezone.now())
+        .exclude(upload_key="")
+    )
+    for evidence in swept:
+        kept = {evidence.key, evidence.thumbnail_key}
+        for key in [evidence.upload_key, *store.keys_under(_final_prefix(evidence))]:
+            if key not in kept:
+                store.delete(key)
+    Evidence.objects.filter(pk__in=[evidence.pk for evidence in swept]).update(upload_key="")

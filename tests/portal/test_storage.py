@@ -7,14 +7,16 @@ import json
 from datetime import timedelta
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from portal.storage import LocalStore, content_disposition, evidence_store
+from portal.storage import LocalStore, StorageRefusal, content_disposition, evidence_store
 
 KEY = "bureau/1/agency/2/inspection/3/0d6f7c1e.jpg"
+FINAL = "bureau/1/agency/2/inspection/3/final/9a/0d6f7c1e.jpg"
 CONTENT = b"\xff\xd8\xff\xe0" + b"photo bytes" * 100
 
 
@@ -39,6 +41,16 @@ def later(monkeypatch, seconds):
     monkeypatch.setattr(timezone, "now", lambda: moment)
 
 
+def precondition_failed(request, **_):
+    """A `before-send` handler answering as S3 does when a copy's source condition fails."""
+
+    class Raw:
+        def stream(self, **_):
+            yield b"<Error><Code>PreconditionFailed</Code><Message>At least one</Message></Error>"
+
+    return AWSResponse(request.url, 412, {}, Raw())
+
+
 # --- S3 ------------------------------------------------------------------------------------------
 
 
@@ -54,6 +66,39 @@ def test_the_s3_policy_pins_the_key_the_type_and_the_exact_size(s3, settings):
     assert {"key": KEY} in conditions
     assert {"Content-Type": "image/jpeg"} in conditions
     assert ["content-length-range", len(CONTENT), len(CONTENT)] in conditions
+
+
+def test_v5_3_the_s3_promotion_copies_only_the_version_that_was_read(s3):
+    store = evidence_store()
+    store.put(KEY, CONTENT, "image/jpeg")
+    size, etag = store.stat(KEY)
+    sent = []
+    store.client.meta.events.register(
+        "before-send.s3.CopyObject", lambda request, **_: sent.append(dict(request.headers))
+    )
+
+    store.promote(KEY, FINAL, version=etag)
+
+    assert size == len(CONTENT)
+    assert [headers["x-amz-copy-source-if-match"] for headers in sent] == [etag.encode()]
+    assert b"".join(store.chunks(FINAL)) == CONTENT
+    assert store.keys_under("bureau/1/agency/2/inspection/3/final/") == [FINAL]
+
+
+def test_v5_3_an_s3_promotion_whose_source_changed_or_went_is_refused(s3):
+    store = evidence_store()
+    store.put(KEY, CONTENT, "image/jpeg")
+    etag = store.stat(KEY)[1]
+    store.client.meta.events.register("before-send.s3.CopyObject", precondition_failed)
+
+    with pytest.raises(StorageRefusal) as changed:
+        store.promote(KEY, FINAL, version=etag)
+    with pytest.raises(StorageRefusal) as gone:
+        evidence_store().promote("bureau/1/none.jpg", FINAL, version=etag)
+
+    assert changed.value.status == gone.value.status == 409
+    assert not stored(FINAL)
+    assert store.stat("bureau/1/none.jpg") is None
 
 
 def test_the_local_endpoints_do_not_exist_in_s3_mode(s3):
@@ -206,6 +251,38 @@ def test_objects_are_not_served_from_media_url(local_storage, settings):
     with pytest.raises(Resolver404):
         resolve(path)
     assert Client().get(path).status_code == 404
+
+
+def test_v5_3_a_local_promotion_is_a_separate_file_of_the_version_read(local_storage):
+    store = evidence_store()
+    store.put(KEY, CONTENT, "image/jpeg")
+    size, version = store.stat(KEY)
+
+    store.promote(KEY, FINAL, version=version)
+    store.delete(KEY)
+    store.put(KEY, b"other" * 10, "image/jpeg")
+
+    assert size == len(CONTENT)
+    assert b"".join(store.chunks(FINAL)) == CONTENT
+    assert store.keys_under("bureau/1/agency/2/inspection/3/final/") == [FINAL]
+    assert store.keys_under("bureau/1/nowhere/") == []
+
+
+def test_v5_3_a_local_promotion_whose_source_changed_or_went_is_refused(local_storage):
+    store = evidence_store()
+    store.put(KEY, CONTENT, "image/jpeg")
+    version = store.stat(KEY)[1]
+    store.put(KEY, CONTENT[::-1], "image/jpeg")
+
+    with pytest.raises(StorageRefusal) as changed:
+        store.promote(KEY, FINAL, version=version)
+    store.delete(KEY)
+    with pytest.raises(StorageRefusal) as gone:
+        store.promote(KEY, FINAL, version=version)
+
+    assert changed.value.status == gone.value.status == 409
+    assert not stored(FINAL)
+    assert store.stat(KEY) is None
 
 
 def test_a_key_cannot_leave_the_store(local_storage):
