@@ -2,9 +2,11 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-# The jobs room's model, gathered here so that Django finds it.
+# The rooms' models, gathered here so that Django finds them.
+from portal.audit.models import AuditChainHead  # noqa: F401
 from portal.jobs.models import PeriodicRun  # noqa: F401
 
 
@@ -135,10 +137,16 @@ class Membership(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only record of a state change or a download: who, what, when (UTC), from where."""
+    """Append-only record of a state change or a download: who, what, when (UTC), from where.
+
+    Each event is the next link of its bureau's chain (`portal/audit/chain.py`): `sequence`
+    counts the chain from 1 and `hash` covers the event's fields and the previous event's hash,
+    so that `manage.py verify_audit` finds a row altered, deleted or moved. The database itself
+    refuses UPDATE and DELETE on this table (migration 0007)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by the chain when the event is linked, not by the field: the hash covers it.
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -150,11 +158,23 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64, blank=True, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    sequence = models.PositiveBigIntegerField(default=0, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("审计事件")
         verbose_name_plural = _("审计事件")
         ordering = ["-at"]
+        constraints = [
+            # Two links with one number would be a forked chain; events of no bureau are a
+            # chain of their own, and NULLs are never equal in a unique index.
+            models.UniqueConstraint(fields=["bureau", "sequence"], name="audit_chain_sequence"),
+            models.UniqueConstraint(
+                fields=["sequence"],
+                condition=models.Q(bureau__isnull=True),
+                name="audit_chain_sequence_no_bureau",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"

@@ -3,6 +3,7 @@
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from portal.audit import chain
 from portal.models import AuditEvent
 from portal.request_context import client_ip
 
@@ -20,22 +21,23 @@ def _audit_event(*, actor, action, target, bureau, detail):
 
 
 def record_audit_event(*, actor, action, target=None, bureau=None, detail=None):
-    """Append an audit event; called inside the service's transaction so both land or neither."""
+    """Append an audit event to its bureau's chain; called inside the service's transaction so
+    both land or neither (the chain stays locked until it ends: call it last)."""
     event = _audit_event(actor=actor, action=action, target=target, bureau=bureau, detail=detail)
-    event.save()
+    chain.append([event])
     return event
 
 
 def record_audit_events(*, actor, action, targets, bureau, detail_of):
-    """One audit event per target, written in bulk; `detail_of(target)` gives each its detail."""
-    AuditEvent.objects.bulk_create(
+    """One audit event per target, written in bulk and chained in the targets' order;
+    `detail_of(target)` gives each its detail."""
+    chain.append(
         [
             _audit_event(
                 actor=actor, action=action, target=target, bureau=bureau, detail=detail_of(target)
             )
             for target in targets
-        ],
-        batch_size=500,
+        ]
     )
 
 
