@@ -9,10 +9,17 @@ from contractors.tenancy import api as tenancy_api
 from documents.delivery import api as delivery_api
 from documents.review import api as review_api
 from portal import api as portal_api
+from portal.second_factor import api as second_factor_api
 from reporting import api as reporting_api
 
 urlpatterns = [
     path("v1/auth/token/", portal_api.TokenView.as_view(), name="api-token"),
+    path("v1/auth/tokens/", second_factor_api.ApiTokenListView.as_view(), name="api-tokens"),
+    path(
+        "v1/auth/tokens/<uuid:token_id>/",
+        second_factor_api.ApiTokenDetailView.as_view(),
+        name="api-token-detail",
+    ),
     path("v1/me/", portal_api.MeView.as_view(), name="api-me"),
     path("v1/users/", portal_api.UserListView.as_view(), name="api-users"),
     path("v1/firms/", register_api.FirmListView.as_view(), name="api-firms"),

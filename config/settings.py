@@ -102,6 +102,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether the session passed the second step; until it has, a session that needs one reaches
+    # only that step (portal/second_factor/middleware.py).
+    "django_otp.middleware.OTPMiddleware",
+    "portal.second_factor.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.request_context.RequestContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -279,6 +283,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# The second factor (portal/second_factor/): the name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "第三方安全检查服务平台")
 
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None

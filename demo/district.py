@@ -31,6 +31,7 @@ from contractors.tenancy.services import (
 )
 from demo.activity import build_demo_activity
 from portal.models import Bureau, Membership, Role, User
+from portal.second_factor.services import do_enrol_known_secret
 from portal.services import record_audit_event
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "data" / "putuo.json"
@@ -41,6 +42,10 @@ DEFAULT_FIRMS = 5000
 # the unique-name draw quick.
 MAX_FIRMS = 20000
 DEFAULT_PASSWORD = "demo-pass-2021"
+# The authenticator secret API.md names for the demo's admin and reviewer: public, like the
+# password, so that the demo and outside checks can log in.
+DEFAULT_OTP_SECRET = "JBSWY3DPEHPK3PXP"
+DEMO_SIGNERS = ("admin", "reviewer")
 BATCH_SIZE = 500
 PARK_SHARE = 0.1
 FIRM_USERS_PER_AGENCY = 10
@@ -384,6 +389,17 @@ def build_demo_district(*, firms, password):
     }
     record_audit_event(actor=None, action="demo.seed", target=bureau, bureau=bureau, detail=counts)
     return counts
+
+
+def enrol_demo_signers(*, secret):
+    """The demo's admin and reviewer with an authenticator of the given base32 secret, so that
+    the demo and outside checks can compute their codes."""
+    region_code = load_reference()["bureau"]["region_code"]
+    signers = User.objects.filter(
+        membership__bureau__region_code=region_code, username__in=DEMO_SIGNERS
+    ).order_by("username")
+    for user in signers:
+        do_enrol_known_secret(actor=None, user=user, secret=secret)
 
 
 def demo_logins():

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from portal.access import require_role
 from portal.api_support import error_responses, paginated_response
 from portal.models import AGENCY_ROLES, BUREAU_ROLES, OrganisationKind, Role
+from portal.second_factor.api_support import check_token_second_factor
 from portal.selectors import users_visible_to
 from portal.services import do_issue_api_token
 
@@ -20,6 +21,13 @@ from portal.services import do_issue_api_token
 class TokenCredentialsSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text="A 6-digit TOTP code or a recovery code; required once the user has a second "
+        "factor, and for the roles that must have one.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
@@ -59,9 +67,11 @@ class TokenView(APIView):
     def post(self, request):
         credentials = TokenCredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
+        otp = credentials.validated_data.pop("otp", "")
         user = authenticate(request, **credentials.validated_data)
         if user is None:
             raise serializers.ValidationError(_("用户名或密码错误"))
+        check_token_second_factor(user, otp)
         return Response({"token": do_issue_api_token(actor=user).key})
 
 

@@ -5,11 +5,18 @@ inspectors each, each with a 2021 contract; two firms, firm A assigned to agency
 to agency B, with a user each; and an outsider who belongs nowhere.
 """
 
+import base64
+import hashlib
+import hmac
+import struct
+import time
 import uuid
 from datetime import date
 from types import SimpleNamespace
 
 import pytest
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from contractors.register.models import Firm, Grid, Park, Street
@@ -21,8 +28,22 @@ from contractors.tenancy.services import (
     do_create_contract,
 )
 from portal.models import Bureau, Role, User
+from portal.second_factor.services import do_enrol_known_secret
 
 PASSWORD = "cast-pass-2021"
+# The admin's and the reviewer's authenticator secret (base32, the public demo one of API.md).
+OTP_SECRET = "JBSWY3DPEHPK3PXP"
+
+
+def totp(secret=OTP_SECRET, *, at=None, steps=0):
+    """The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at `at` (now), `steps`
+    time steps later, computed here without django-otp so that tests check it independently."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    counter = int((time.time() if at is None else at) // 30) + steps
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
 
 
 def make_user(username, *, role=None, bureau=None, agency=None, firm=None, full_name=""):
@@ -95,6 +116,11 @@ def cast(bureau, register):
     contract_b = make_contract(agency_b)
     assign(contract_a, firm_a)
     assign(contract_b, firm_b)
+    admin = make_user("admin", role=Role.BUREAU_ADMIN, bureau=bureau, full_name="王管理")
+    reviewer = make_user("reviewer", role=Role.BUREAU_REVIEWER, bureau=bureau, full_name="李审核")
+    # The people who sign have their second factor, as seed_demo gives the demo's.
+    for signer in (admin, reviewer):
+        do_enrol_known_secret(actor=None, user=signer, secret=OTP_SECRET)
     return SimpleNamespace(
         contract_a=contract_a,
         contract_b=contract_b,
@@ -104,10 +130,8 @@ def cast(bureau, register):
         agency_b=agency_b,
         firm_a=firm_a,
         firm_b=firm_b,
-        admin=make_user("admin", role=Role.BUREAU_ADMIN, bureau=bureau, full_name="王管理"),
-        reviewer=make_user(
-            "reviewer", role=Role.BUREAU_REVIEWER, bureau=bureau, full_name="李审核"
-        ),
+        admin=admin,
+        reviewer=reviewer,
         manager_a=make_user("a-manager", role=Role.AGENCY_MANAGER, bureau=bureau, agency=agency_a),
         inspector_a1=make_user(
             "a-inspector1", role=Role.AGENCY_INSPECTOR, bureau=bureau, agency=agency_a
@@ -130,12 +154,18 @@ def cast(bureau, register):
 
 @pytest.fixture
 def client_for(client):
-    """A logged-in page client for one member of the cast (None: anonymous)."""
+    """A logged-in page client for one member of the cast (None: anonymous). A user with an
+    authenticator has passed the second step too, as django_otp.login marks it."""
 
     def login(user):
         client.logout()
         if user is not None:
             client.force_login(user)
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is not None:
+                session = client.session
+                session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+                session.save()
         return client
 
     return login
@@ -143,7 +173,9 @@ def client_for(client):
 
 @pytest.fixture
 def api_for():
-    """A logged-in API client for one member of the cast (None: anonymous)."""
+    """A logged-in API client for one member of the cast (None: anonymous). As with a token,
+    which is issued only behind the second factor, the request counts as past it: no session
+    reaches the second factor's middleware."""
 
     def login(user):
         api = APIClient()

@@ -26,6 +26,8 @@ from contractors.inspections.services import do_start_inspection
 from contractors.register.services import do_preview_register_import
 from documents.drafting.services import current_template
 from documents.models import DocType
+from portal.second_factor.selectors import token_public_id
+from portal.services import do_issue_api_token
 from tests.documents.factories import signed_order
 
 # The views anyone may open without logging in, by URL name. Nothing else is public. The two
@@ -163,6 +165,10 @@ OBJECTS = {
     "template_id": lambda cast: (
         current_template(bureau=cast.bureau, doc_type=DocType.RECTIFICATION_ORDER).pk
     ),
+    # A member of the bureau whose second factor its admin may reset; nobody else reaches it.
+    "member_id": lambda cast: cast.manager_a.pk,
+    # The admin's own API token, by its public id: only its owner reaches it.
+    "token_id": lambda cast: token_public_id(do_issue_api_token(actor=cast.admin)),
 }
 
 
