@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import health
+from portal import api_support, health
 from portal import views as portal_views
 from reporting import views as reporting_views
 
@@ -29,3 +29,6 @@ urlpatterns = [
     path("", include("contractors.urls")),
     path("", include("documents.urls")),
 ]
+
+# The API answers a URL no route takes (a malformed identifier) in its own JSON error shape.
+handler404 = api_support.not_found

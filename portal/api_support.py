@@ -2,7 +2,9 @@
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from django.utils.translation import gettext_lazy
+from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.pagination import PageNumberPagination
@@ -41,12 +43,24 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"errors": _by_field(response.data)}
+    elif isinstance(exc, exceptions.ParseError):
+        # A body that is not JSON (or not multipart) is bad input like any other: the one 400
+        # shape the schema documents, not DRF's `{"detail"}`.
+        response.data = {"errors": {api_settings.NON_FIELD_ERRORS_KEY: [str(exc.detail)]}}
     elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         # Session authentication comes first and offers no challenge, so DRF would answer 403;
         # the contract says 401, and the token scheme is the challenge a client can meet.
         response.status_code = status.HTTP_401_UNAUTHORIZED
         response["WWW-Authenticate"] = TokenAuthentication.keyword
     return response
+
+
+def not_found(request, exception):
+    """The site's 404 (`handler404`): under /api/ the JSON error shape of the contract, also for
+    a URL no route takes (an identifier that is not a UUID); Django's page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def _detail_of(exc):

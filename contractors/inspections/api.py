@@ -1,10 +1,12 @@
 """The API of inspections (start, answer the checklist, submit, accept or return) (API.md): access
 helper, service, response."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -28,6 +30,20 @@ from contractors.inspections.services import (
 )
 from contractors.tenancy.selectors import firms_visible_to
 from portal.api_support import ServiceErrorsMixin, error_responses, paginated_response, parsed
+
+CLOCK_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?")
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{CLOCK_TIME.pattern}$", "example": "09:30"})
+class ClockTimeField(serializers.TimeField):
+    """The time of day on the inspection's own clock, as the record prints it: `HH:MM[:SS]`, no
+    offset. The schema's `format: time` would promise RFC 3339 with an offset, which this never
+    was; and Django drops an offset it is sent, so a time with one is refused, not misread."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not CLOCK_TIME.fullmatch(value):
+            self.fail("invalid", format="hh:mm[:ss]")
+        return super().to_internal_value(value)
 
 
 class ChecklistEntrySerializer(serializers.Serializer):
@@ -61,6 +77,8 @@ class InspectionSerializer(serializers.ModelSerializer):
     )
     latitude = serializers.FloatField(read_only=True, allow_null=True)
     longitude = serializers.FloatField(read_only=True, allow_null=True)
+    time_from = ClockTimeField(read_only=True, allow_null=True)
+    time_to = ClockTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Inspection
@@ -120,8 +138,8 @@ class InspectionUpdateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Inspection.Kind.choices)
     campaign = serializers.CharField(required=False, allow_blank=True)
     inspected_on = serializers.DateField()
-    time_from = serializers.TimeField(required=False, allow_null=True)
-    time_to = serializers.TimeField(required=False, allow_null=True)
+    time_from = ClockTimeField(required=False, allow_null=True)
+    time_to = ClockTimeField(required=False, allow_null=True)
     inspectors = serializers.ListField(
         child=serializers.UUIDField(),
         help_text=gettext_lazy("本机构检查人员的用户 id，至少两人"),

@@ -1,6 +1,7 @@
 """The inspections API (issue 4): starting one, the checklist answers, editing while draft,
 submitting, and who may see and do what."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -292,6 +293,34 @@ def test_an_edit_with_times_out_of_order_is_refused_and_nothing_changes(cast, dr
     assert "time_to" in errors_of(response)
     draft.refresh_from_db()
     assert draft.place == ""
+
+
+@pytest.mark.parametrize("sent", ["07:50:41.9Z", "07:50+08:00"])
+def test_a_time_of_day_with_an_offset_is_refused_not_stored_without_it(cast, draft, api_for, sent):
+    """Found by the fuzzed API (ASVS 5.0 V2.2.1: input is validated against what is expected):
+    the offset used to be dropped, and the stored time answered outside the schema."""
+    response = api_for(cast.inspector_a1).patch(
+        inspection_url(draft), {"time_to": sent}, format="json"
+    )
+
+    assert "time_to" in errors_of(response)
+    draft.refresh_from_db()
+    assert draft.time_to is None
+
+
+def test_the_schema_describes_times_of_day_as_they_are_answered(cast, draft, api_for):
+    """`format: time` would mean RFC 3339 with an offset; the API answers `HH:MM:SS`."""
+    schema = api_for(None).get("/api/schema/", {"format": "json"}).json()
+    field = schema["components"]["schemas"]["InspectionDetail"]["properties"]["time_from"]
+    pattern = next(option for option in field.get("anyOf", [field]) if "pattern" in option)
+    response = api_for(cast.inspector_a1).patch(
+        inspection_url(draft), {"time_from": "07:05:09.25"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["time_from"] == "07:05:09.250000"
+    assert re.fullmatch(pattern["pattern"].strip("^$"), response.json()["time_from"])
+    assert "format" not in pattern
 
 
 @pytest.mark.parametrize("who", ["admin", "reviewer"])
