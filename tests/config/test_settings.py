@@ -35,24 +35,33 @@ def manage(*args, tmp_path, **env):
 
 
 def production_env(tmp_path):
+    """What an operator sets in production: debug off (unset), a fresh random key of 50+
+    characters, the host, and the database CI runs on (PostgreSQL there, SQLite here)."""
     return {
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "portal.example.gov.cn",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'prod.sqlite3'}",
     }
 
 
+def check_deploy(tmp_path, **env):
+    return manage("check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path, **env)
+
+
 def test_check_deploy_is_clean_under_production_variables(tmp_path):
-    result = manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        tmp_path=tmp_path,
-        **production_env(tmp_path),
-    )
+    """Issue 15 part 9, in CI: Django's deployment checks and every app's (django-axes among
+    them) find nothing, with none silenced (ASVS 5.0 V13.4.2 debug off; V3.4.1 HSTS; V3.3.1
+    cookies sent over HTTPS only)."""
+    result = check_deploy(tmp_path, **production_env(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "no issues" in result.stdout
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_check_deploy_fails_on_a_warning(tmp_path):
+    """The clean run above means something: a weak key is only a warning, and it fails."""
+    result = check_deploy(tmp_path, **{**production_env(tmp_path), "SECRET_KEY": "short"})
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr
 
 
 def test_refuses_to_start_without_secret_key_when_not_debugging(tmp_path):
