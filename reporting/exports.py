@@ -20,6 +20,7 @@ from contractors.hazards.models import Hazard, HazardCategory, HazardLevel
 from contractors.register.models import KeyCategory
 from documents.drafting.contexts import chinese_date
 from documents.drafting.rendering import render_docx
+from portal.spreadsheets import safe_row
 from reporting.forms import DATE_FORMAT
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,7 +40,7 @@ def _sheet(workbook, title, headers, rows, *, widths=None):
     for cell in sheet[1]:
         cell.font = BOLD
     for row in rows:
-        sheet.append(row)
+        sheet.append(safe_row(sheet, row))
         # Rates are Decimals: shown with their two decimals, still numbers to sum or sort.
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, Decimal):
@@ -256,7 +257,7 @@ def _write_only(title, headers, rows, *, widths):
         header_cells.append(cell)
     sheet.append(header_cells)
     for row in rows:
-        sheet.append(row)
+        sheet.append(safe_row(sheet, row))
     return _saved(workbook)
 
 
