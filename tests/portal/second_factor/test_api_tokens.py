@@ -103,9 +103,7 @@ def test_the_owner_lists_their_tokens_without_the_key(cast, api_for):
         {"id": str(token_public_id(token)), "created": response.json()[0]["created"]}
     ]
     assert token.key not in response.content.decode()
-    assert api_for(cast.inspector_a2).get(TOKENS_URL).json()[0]["id"] != str(
-        token_public_id(token)
-    )
+    assert api_for(cast.inspector_a2).get(TOKENS_URL).json()[0]["id"] != str(token_public_id(token))
 
 
 def test_the_owner_revokes_a_token_and_it_stops_working(cast, api_for):

@@ -60,9 +60,7 @@ def test_another_admin_resets_a_reviewer_who_lost_the_phone(cast, client_for, se
     )
     assert event.detail == {"had_authenticator": True, "tokens_revoked": 1}
     # The reviewer's verified session is verified no more: enrol again first.
-    assert client_for(cast.reviewer).get("/")["Location"].startswith(
-        reverse("second_factor:enrol")
-    )
+    assert client_for(cast.reviewer).get("/")["Location"].startswith(reverse("second_factor:enrol"))
 
 
 def test_an_admin_cannot_reset_their_own(cast, client_for):
@@ -83,7 +81,9 @@ def test_other_roles_get_404(cast, client_for, member):
 
 
 def test_another_bureaus_admin_gets_404(cast, client_for):
-    other = Bureau.objects.create(name="上海市静安区应急管理局", short_name="静", region_code="310106")
+    other = Bureau.objects.create(
+        name="上海市静安区应急管理局", short_name="静", region_code="310106"
+    )
     stranger = make_user("jingan-admin", role=Role.BUREAU_ADMIN, bureau=other)
     do_enrol_known_secret(actor=None, user=stranger, secret=OTP_SECRET)
     client = client_for(stranger)
