@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -141,6 +141,18 @@ class EvidenceUploadView(EvidenceErrorsMixin, APIView):
         operation_id="evidence_uploads_create",
         tags=EVIDENCE_TAGS,
         request=UploadRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description=gettext_lazy(
+                    "客户端生成的唯一值（不超过 128 个 ASCII 字符）：同一值再次提交时返回第一次"
+                    "申请的上传位置，不再新建"
+                ),
+            )
+        ],
         responses={
             201: UploadSlotSerializer,
             200: UploadSlotSerializer,
@@ -156,7 +168,12 @@ class EvidenceUploadView(EvidenceErrorsMixin, APIView):
         inspection, hazard = _slot_target(request.user, fields)
         purpose = fields.pop("purpose", None) or _default_purpose(request.user)
         evidence, upload = do_request_evidence_upload(
-            actor=request.user, inspection=inspection, hazard=hazard, purpose=purpose, **fields
+            actor=request.user,
+            inspection=inspection,
+            hazard=hazard,
+            purpose=purpose,
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            **fields,
         )
         body = {
             "id": evidence.pk,

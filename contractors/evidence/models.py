@@ -53,6 +53,8 @@ class Evidence(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
+    # The client's Idempotency-Key for the request that made this slot (API.md), if it sent one.
+    idempotency_key = models.CharField(max_length=128, blank=True, default="")
     confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -68,6 +70,13 @@ class Evidence(models.Model):
                 condition=~models.Q(upload_key=""),
                 name="evidence_upload_key_to_clear",
             ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uploaded_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="evidence_idempotency_key_once",
+            )
         ]
 
     def __str__(self):

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -145,16 +145,48 @@ def _same_upload(actor, *, inspection, hazard, purpose, content_type, sha256):
     )
 
 
+def _earlier_request(actor, idempotency_key):
+    """The slot the actor's earlier request with this Idempotency-Key made, or None."""
+    if not idempotency_key:
+        return None
+    return (
+        Evidence.objects.select_for_update()
+        .filter(uploaded_by=actor, idempotency_key=idempotency_key)
+        .first()
+    )
+
+
+def _new_slot(**fields):
+    try:
+        with transaction.atomic():
+            return Evidence.objects.create(**fields)
+    except IntegrityError:
+        # The same Idempotency-Key at the same moment for another inspection, whose lock this
+        # request does not wait for: that request's answer is the one to have.
+        raise InvalidTransition(_("同一 Idempotency-Key 的请求正在处理，请稍后重试。")) from None
+
+
 @transaction.atomic
 def do_request_evidence_upload(
-    *, actor, inspection, hazard=None, purpose, filename, content_type, size, sha256
+    *,
+    actor,
+    inspection,
+    hazard=None,
+    purpose,
+    filename,
+    content_type,
+    size,
+    sha256,
+    idempotency_key="",
 ):
     """An upload slot: `(evidence, upload)`, a pending Evidence row and the presigned POST
     (`{"url", "fields"}`) that puts its object in storage.
 
     Asking again for the same file (same inspection, hazard, purpose and SHA-256) reuses the
-    actor's pending row with a fresh policy, so a retried upload leaves no duplicate; once the
-    file is confirmed, its row comes back with `upload` None: there is nothing left to send."""
+    actor's pending row with a fresh policy, so a retried upload leaves no duplicate, also
+    when both requests arrive at once; once the file is confirmed, its row comes back with
+    `upload` None: there is nothing left to send. Asking again with the same
+    `idempotency_key` answers with the slot the first request made, whatever else it says."""
     _require_evidence_place(actor, inspection, hazard)
     if purpose not in Evidence.Purpose.values:
         raise ValidationError({"purpose": [_("未知的材料用途。")]})
@@ -164,6 +196,8 @@ def do_request_evidence_upload(
     errors = _declared_errors(
         filename=filename, content_type=content_type, size=size, sha256=sha256
     )
+    if len(idempotency_key) > 128 or not idempotency_key.isascii():
+        errors["Idempotency-Key"] = [_("Idempotency-Key 应为不超过 128 个字符的 ASCII 字符串。")]
     if errors:
         raise ValidationError(errors)
     sha256 = sha256.lower()
@@ -171,7 +205,8 @@ def do_request_evidence_upload(
     # find one slot, not make two: every slot request of an inspection looks behind this lock.
     # FOR NO KEY UPDATE: rows that only refer to the inspection can still be written meanwhile.
     list(Inspection.objects.select_for_update(no_key=True).filter(pk=inspection.pk).values("pk"))
-    evidence = _same_upload(
+    replayed = _earlier_request(actor, idempotency_key)
+    evidence = replayed or _same_upload(
         actor,
         inspection=inspection,
         hazard=hazard,
@@ -192,11 +227,12 @@ def do_request_evidence_upload(
         except STORAGE_ERRORS as error:
             logger.exception("reusing the slot of evidence %s: storage failed", evidence.pk)
             raise EvidenceStorageFailed(_("文件存储暂时不可用，请稍后重试。")) from error
-        evidence.filename, evidence.size = _upload_filename(filename), size
+        if replayed is None:
+            evidence.filename, evidence.size = _upload_filename(filename), size
         evidence.expires_at = expires_at
         evidence.save(update_fields=["filename", "size", "expires_at"])
     else:
-        evidence = Evidence.objects.create(
+        evidence = _new_slot(
             bureau_id=inspection.bureau_id,
             inspection=inspection,
             hazard=hazard,
@@ -208,11 +244,12 @@ def do_request_evidence_upload(
             sha256=sha256,
             uploaded_by=actor,
             expires_at=expires_at,
+            idempotency_key=idempotency_key,
         )
     upload = store.presign_post(
         key=evidence.key,
-        content_type=content_type,
-        size=size,
+        content_type=evidence.content_type,
+        size=evidence.size,
         expires_in=settings.UPLOAD_SLOT_SECONDS,
     )
     record_audit_event(
@@ -225,7 +262,7 @@ def do_request_evidence_upload(
             "hazard": str(hazard.pk) if hazard else None,
             "purpose": purpose,
             "filename": evidence.filename,
-            "size": size,
+            "size": evidence.size,
             "reused": reused,
         },
     )
