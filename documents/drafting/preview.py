@@ -41,8 +41,9 @@ def _paragraph(paragraph):
     if not text.strip():
         return ""
     align = ALIGNMENTS.get(_alignment(paragraph))
-    style = f' style="text-align:{align}"' if align else ""
-    return f"<p{style}>{text}</p>"
+    # A class, not a style attribute: the Content-Security-Policy refuses inline styles.
+    aligned = f' class="align-{align}"' if align else ""
+    return f"<p{aligned}>{text}</p>"
 
 
 def _alignment(paragraph):

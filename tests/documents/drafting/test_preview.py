@@ -82,7 +82,7 @@ def test_photos_become_a_marker_and_line_breaks_stay():
 
     assert "<p>[照片]</p>" in html
     assert "第一行<br>第二行" in html
-    assert '<p style="text-align:center">居中标题</p>' in html
+    assert '<p class="align-center">居中标题</p>' in html
 
 
 def test_empty_paragraphs_are_left_out():
