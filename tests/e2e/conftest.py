@@ -26,6 +26,18 @@ NO_CHROMIUM = "Chromium not installed: browser tests skipped (.ci/run installs i
 AXE = HERE / "vendor" / "axe.min.js"
 # The admin and the reviewer type their authenticator's code after the password.
 SECOND_STEP = "/accounts/security/verify/"
+# Every Content-Security-Policy violation of a page, reported to the test as it happens (the
+# event fires even when the page's script catches the refusal); Chromium's console line for
+# it is collected too, in case a violation has no event (ASVS 5.0 V3.4.3).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(
+    `${event.effectiveDirective} refused ${event.blockedURI || "an inline block"}` +
+    ` at ${event.sourceFile || event.documentURI}:${event.lineNumber}`
+  );
+});
+"""
+CSP_CONSOLE_MARK = "Content Security Policy"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -179,6 +191,8 @@ class People:
         self.prefix = prefix
         self.contexts = []
         self.codes_used = {}
+        # (page URL, what was refused): any entry fails the test (Person.check, close).
+        self.csp_violations = []
 
     def next_code(self, username):
         """The authenticator's current code; a code is accepted once (django-otp), so a second
@@ -210,15 +224,30 @@ class People:
         context.set_default_timeout(TIMEOUT_MS)
         # axe-core in every page as it loads: sent to the browser once, not at every check.
         context.add_init_script(path=str(AXE))
+        self._watch_csp(context)
         self.contexts.append(context)
         person = Person(context.new_page(), self, phone=phone)
         if user is not None:
             person.log_in(user.username)
         return person
 
+    def _watch_csp(self, context):
+        context.expose_binding(
+            "reportCspViolation",
+            lambda source, text: self.csp_violations.append((source["page"].url, text)),
+        )
+        context.add_init_script(script=CSP_LISTENER)
+        context.on("console", self._csp_console_line)
+
+    def _csp_console_line(self, message):
+        if CSP_CONSOLE_MARK in message.text:
+            self.csp_violations.append((message.page.url if message.page else "", message.text))
+
     def close(self):
         for context in self.contexts:
             context.close()
+        # After the last page's check too: a violation anywhere in the story fails it.
+        assert not self.csp_violations, describe_csp(self.csp_violations)
 
 
 class Person:
@@ -259,11 +288,20 @@ class Person:
             )
             assert overflow <= 0, f"{name} is {overflow}px wider than the phone ({page.url})"
         assert not self.errors, f"{name}: script errors {self.errors}"
+        assert not self.people.csp_violations, f"{name}: " + describe_csp(
+            self.people.csp_violations
+        )
         if self.people.screenshot_dir is not None:
             page.screenshot(
                 path=str(self.people.screenshot_dir / f"{self.people.prefix}-{name}.png"),
                 full_page=True,
             )
+
+
+def describe_csp(violations):
+    return "Content-Security-Policy violations:\n" + "\n".join(
+        f"- {url}: {text}" for url, text in violations
+    )
 
 
 def describe(violations):
