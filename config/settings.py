@@ -5,6 +5,7 @@ secret that is missing is a loud error, never a silent default.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -108,7 +109,14 @@ MIDDLEWARE = [
     "portal.second_factor.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.request_context.RequestContextMiddleware",
+    # The idle timeout (portal/accounts/middleware.py): after the messages, which tell the user
+    # why they must log in again, and the request context, whose address the logout's audit
+    # event carries.
+    "portal.accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a login refused for a lockout into the lockout's
+    # answer, which every middleware above then sees like any other response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,18 +152,48 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        # Django's, with its refusal in Chinese (portal/accounts/passwords.py).
+        "NAME": "portal.accounts.passwords.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(os.environ.get("PASSWORD_MIN_LENGTH", "12"))},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Brute force (ASVS 5.0 V6.3.1), with django-axes: LOGIN_FAILURE_LIMIT failed logins lock the
+# account, and separately the client address, until LOGIN_COOLOFF_MINUTES have passed since the
+# last of them. The login page, the token endpoint and the admin site all go through
+# authenticate(), so they share one count, kept in the database for every web machine to see.
+# Unknown usernames are counted like real ones and refused in the same words.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The address as the audit log has it: X-Forwarded-For only behind the TLS proxy.
+AXES_CLIENT_IP_CALLABLE = "portal.request_context.client_ip_of"
+AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
+# A try during a lockout, the right password included, is refused without counting: the
+# cool-off the message promises is the one that holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Logins and logouts are in the audit log (auth.*); axes keeps only the failures it counts.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Idle sessions end (portal/accounts/middleware.py): bureau staff, who sign, after
+# SESSION_IDLE_MINUTES_BUREAU; everyone else, inspectors on site among them, after
+# SESSION_IDLE_MINUTES.
+SESSION_IDLE_MINUTES_BUREAU = int(os.environ.get("SESSION_IDLE_MINUTES_BUREAU", "30"))
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "480"))
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("portal.accounts.urls")),
     path("accounts/security/", include("portal.second_factor.urls")),
     path("uploads/local/", portal_views.local_upload, name="local-upload"),
     path("files/local/<str:token>/", portal_views.local_download, name="local-download"),

@@ -11,6 +11,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from portal.access import require_role
+from portal.accounts.services import do_record_login_succeeded
 from portal.api_support import error_responses, paginated_response
 from portal.models import AGENCY_ROLES, BUREAU_ROLES, OrganisationKind, Role
 from portal.second_factor.api_support import check_token_second_factor
@@ -68,10 +69,13 @@ class TokenView(APIView):
         credentials = TokenCredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
         otp = credentials.validated_data.pop("otp", "")
-        user = authenticate(request, **credentials.validated_data)
+        # Django's own request: django-axes counts the failure on it, and its middleware answers
+        # a lockout (portal/accounts/lockout.py), shared with the login page.
+        user = authenticate(request._request, **credentials.validated_data)
         if user is None:
             raise serializers.ValidationError(_("用户名或密码错误"))
         check_token_second_factor(user, otp)
+        do_record_login_succeeded(actor=user, via="token")
         return Response({"token": do_issue_api_token(actor=user).key})
 
 

@@ -11,3 +11,7 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         stamp_log_records()
+        # Here, not at the top: the receivers' services need the models loaded.
+        from portal.accounts.receivers import connect_receivers
+
+        connect_receivers()
