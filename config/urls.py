@@ -26,6 +26,7 @@ urlpatterns = [
     path("reports/register.xlsx", reporting_views.export_register, name="export-register"),
     path("reports/hazards.xlsx", reporting_views.export_hazards, name="export-hazards"),
     path("admin/", admin.site.urls),
+    path("audit/", include("portal.audit.urls")),
     path("api/", include("config.api_urls")),
     path("", include("contractors.urls")),
     path("", include("documents.urls")),
