@@ -8,6 +8,7 @@ import pytest
 from django.db import OperationalError
 
 from portal.request_log import JsonFormatter
+from tests.conftest import totp
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def test_the_proxys_request_id_is_kept_and_a_malformed_one_replaced(caplog, clie
 def test_an_api_request_with_a_token_names_its_user(caplog, cast, client):
     token = client.post(
         "/api/v1/auth/token/",
-        {"username": cast.reviewer.username, "password": "cast-pass-2021"},
+        {"username": cast.reviewer.username, "password": "cast-pass-2021", "otp": totp()},
         content_type="application/json",
     ).json()["token"]
     caplog.clear()
