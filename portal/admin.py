@@ -25,8 +25,12 @@ class BureauAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "target_type", "target_id", "ip_address"]
-    list_filter = ["action"]
+    """Read-only even for superusers: below it the database refuses any change anyway
+    (`portal/audit/triggers.py`). The chains' heads are not in the admin at all."""
+
+    list_display = ["at", "bureau", "sequence", "actor", "action", "target_type", "target_id"]
+    list_filter = ["bureau", "action"]
+    list_select_related = ["bureau", "actor"]
     search_fields = ["target_id", "actor__username"]
 
     def has_add_permission(self, request):
