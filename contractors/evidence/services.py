@@ -294,7 +294,12 @@ def do_confirm_evidence(*, actor, evidence):
         detected, facts, thumbnail_key = _promoted(store, evidence, final_key)
     except EvidenceRejected as rejection:
         _forget(store, attempt)
-        confirmed = _discard_evidence(actor, store, evidence, rejection)
+        try:
+            confirmed = _discard_evidence(actor, store, evidence, rejection)
+        except STORAGE_ERRORS as error:
+            # The row stays, pending: confirming again, or the purge once it expires, ends it.
+            logger.exception("discarding evidence %s: storage failed", evidence.pk)
+            raise EvidenceStorageFailed(_("文件存储暂时不可用，请稍后重试。")) from error
         if confirmed is None:
             raise
         return confirmed

@@ -321,3 +321,29 @@ def test_v5_3_the_confirm_api_answers_503_when_storage_fails_and_200_on_retry(
     assert "存储" in failed.json()["detail"]
     assert retried.status_code == 200, retried.content
     assert retried.json()["status"] == "confirmed"
+
+
+def test_storage_failing_while_a_refused_upload_is_deleted_keeps_the_slot_for_the_purge(
+    cast, draft, storage, monkeypatch
+):
+    content = photo()
+    evidence, upload = request_slot(cast.inspector_a1, draft, content, sha256="ab" * 32)
+    assert post_upload(upload, content) < 300
+    store_class = type(evidence_store())
+    delete = store_class.delete
+
+    def failing_for_the_upload(store, key):
+        if key == evidence.key:
+            raise EndpointConnectionError(endpoint_url="storage")
+        return delete(store, key)
+
+    monkeypatch.setattr(store_class, "delete", failing_for_the_upload)
+    with pytest.raises(EvidenceStorageFailed):
+        do_confirm_evidence(actor=cast.inspector_a1, evidence=evidence)
+    monkeypatch.setattr(store_class, "delete", delete)
+
+    assert Evidence.objects.get(pk=evidence.pk).status == Evidence.Status.PENDING
+    assert evidence_store().keys_under(final_prefix(evidence)) == []
+    expire(evidence)
+    assert do_purge_expired_uploads() == 1
+    assert not stored(evidence.key)
