@@ -90,11 +90,6 @@ def test_an_idle_session_at_the_api_gets_401(cast, client_for):
     assert client.get("/api/v1/me/").status_code == 401
 
 
-def test_a_token_is_not_a_session_and_has_no_idle_clock(cast, api_for):
-    # The token's own lifetime is the token engineer's; the idle timeout is for sessions.
-    assert api_for(cast.inspector_a1).get("/api/v1/me/").status_code == 200
-
-
 def test_the_timeouts_come_from_the_settings(cast, client_for, settings):
     settings.SESSION_IDLE_MINUTES = 5
     client = client_for(cast.inspector_a1)
