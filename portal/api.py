@@ -74,7 +74,7 @@ class TokenView(APIView):
         user = authenticate(request._request, **credentials.validated_data)
         if user is None:
             raise serializers.ValidationError(_("用户名或密码错误"))
-        check_token_second_factor(user, otp)
+        check_token_second_factor(user, otp, request=request._request)
         do_record_login_succeeded(actor=user, via="token")
         return Response({"token": do_issue_api_token(actor=user).key})
 

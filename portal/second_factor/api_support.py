@@ -1,5 +1,6 @@
 """The token endpoint's second step (it lives in portal/api.py with the other credentials)."""
 
+from django.contrib.auth.signals import user_login_failed
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
@@ -7,9 +8,10 @@ from portal.second_factor.rules import has_second_factor, needs_second_factor
 from portal.second_factor.services import do_verify_second_factor
 
 
-def check_token_second_factor(user, otp):
+def check_token_second_factor(user, otp, *, request):
     """A token is issued behind the same second factor as the pages: nothing to do for a user
-    without one who needs none; otherwise a valid `otp`, or 400 naming `otp`."""
+    without one who needs none; otherwise a valid `otp`, or 400 naming `otp`. `request` is
+    Django's, on which the lockout counts a wrong code as a failed login."""
     if not has_second_factor(user):
         if needs_second_factor(user):
             raise serializers.ValidationError(
@@ -22,4 +24,7 @@ def check_token_second_factor(user, otp):
         )
     result = do_verify_second_factor(actor=user, code=otp, channel="api")
     if not result.passed:
+        user_login_failed.send(
+            sender=__name__, credentials={"username": user.get_username()}, request=request
+        )
         raise serializers.ValidationError({"otp": [result.error]})

@@ -5,8 +5,11 @@ bureau admin's page of the staff's factors with their reset."""
 from urllib.parse import urlencode
 
 import segno
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -68,6 +71,13 @@ def verify(request):
         return redirect(reverse("second_factor:enrol") + "?" + request.GET.urlencode())
     if pending is None:
         return redirect(_next_url(request))
+    credentials = {"username": request.user.get_username()}
+    if AxesProxyHandler.is_locked(request, credentials):
+        # Locked by wrong codes (or passwords meanwhile): the password step must start again,
+        # and the login page says when it may.
+        logout(request)
+        messages.error(request, _("登录失败次数过多，请稍后重新登录。"))
+        return redirect("login")
     form = CodeForm(request.POST or None)
     if form.is_valid():
         result = do_verify_second_factor(
@@ -76,6 +86,8 @@ def verify(request):
         if result.passed:
             _passed(request, result.device)
             return redirect(_next_url(request))
+        # A wrong code is a failed login: the lockout of the password step counts it too.
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
         form.add_error("code", result.error)
     return render(request, "second_factor/verify.html", {"form": form, "next": _next_url(request)})
 
