@@ -148,6 +148,9 @@ DATABASES = {
         DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60"))
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's, with a flush that empties the append-only audit table too.
+    DATABASES["default"]["ENGINE"] = "portal.audit.sqlite"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"

@@ -22,7 +22,3 @@ STORAGES = {  # noqa: F405
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# On SQLite, flush empties the audit table with a DELETE that its trigger refuses: a backend
-# whose flush lifts the trigger for its own transaction (tests/sqlite_flush/base.py).
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["ENGINE"] = "tests.sqlite_flush"  # noqa: F405

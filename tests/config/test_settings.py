@@ -89,8 +89,9 @@ def show(expression, *, tmp_path, **env):
 
 
 def test_embedded_default_is_sqlite_and_local_files_in_shanghai_time(tmp_path):
+    # Django's SQLite backend, with a flush that empties the audit table too.
     assert show("settings.DATABASES['default']['ENGINE']", tmp_path=tmp_path, DEBUG="true") == (
-        "django.db.backends.sqlite3"
+        "portal.audit.sqlite"
     )
     assert show("settings.STORAGES['default']['BACKEND']", tmp_path=tmp_path, DEBUG="true") == (
         "django.core.files.storage.FileSystemStorage"

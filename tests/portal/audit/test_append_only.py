@@ -2,10 +2,12 @@
 shows events without a way to add, change or delete one."""
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-from portal.models import AuditEvent, User
+from portal.audit import triggers
+from portal.models import AuditEvent, Bureau, User
 from portal.services import record_audit_event
 
 
@@ -70,3 +72,20 @@ def test_v16_4_2_even_a_superuser_cannot_add_change_or_delete_events_in_the_admi
     )
     assert bulk.status_code in {200, 302}
     assert AuditEvent.objects.get(pk=event.pk).action == "firm.updated"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_v16_4_2_flush_empties_the_whole_database_and_leaves_the_trigger_armed():
+    """`flush` (`seed_demo --reset`) may empty the whole database, on SQLite too, where it is a
+    DELETE per table: the backend lifts the trigger for that transaction only."""
+    bureau = Bureau.objects.create(name="清空局", short_name="清", region_code="310196")
+    record_audit_event(actor=None, action="before.flush", bureau=bureau)
+
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert not AuditEvent.objects.exists()
+    assert triggers.installed(connection)
+    bureau = Bureau.objects.create(name="清空局", short_name="清", region_code="310196")
+    event = record_audit_event(actor=None, action="after.flush", bureau=bureau)
+    assert event.sequence == 1
+    refused("DELETE FROM portal_auditevent WHERE id = %s", [db_id(event)])

@@ -1,11 +1,11 @@
 """Django's SQLite backend, except that `flush` may empty the audit table.
 
-Between the tests that commit (`transaction=True`, the browser story) pytest-django empties
-every table with `flush`, which on SQLite is a DELETE per table: the audit table's trigger
-refuses it, as it refuses any DELETE (`portal/audit/triggers.py`). PostgreSQL's flush is a
-TRUNCATE, which the trigger lets through, so only SQLite needs this: the flush lifts the
-triggers and puts them back in its own transaction, and a test that deletes an audit row
-still meets them."""
+`flush` (`seed_demo --reset`, and pytest-django between the tests that commit) empties every
+table, on SQLite with a DELETE per table, which the audit table's trigger refuses as it refuses
+any DELETE (`portal/audit/triggers.py`). On PostgreSQL flush is a TRUNCATE, which the trigger
+lets through; so here flush lifts the triggers and puts them back inside its own transaction:
+emptying the whole database stays possible on both, changing or deleting an event on neither.
+`config/settings.py` uses this backend for every SQLite database."""
 
 from django.db.backends.sqlite3 import base, operations
 
