@@ -3,7 +3,7 @@
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import TokenAuthentication
@@ -73,9 +73,30 @@ def _detail_of(exc):
 
 
 def _by_field(data):
-    if isinstance(data, dict):
-        return data
-    return {api_settings.NON_FIELD_ERRORS_KEY: data}
+    if not isinstance(data, dict):
+        data = {api_settings.NON_FIELD_ERRORS_KEY: data}
+    return {field: _messages(errors) for field, errors in data.items()}
+
+
+def _messages(errors):
+    """A field's errors as the flat list of messages the contract promises. DRF nests the errors
+    of a list's items by index and those of a nested object by field; each such message says
+    where it belongs instead."""
+    if isinstance(errors, dict):
+        return [
+            f"{_place(key)}{message}"
+            for key, value in errors.items()
+            for message in _messages(value)
+        ]
+    if isinstance(errors, list):
+        return [message for item in errors for message in _messages(item)]
+    return [str(errors)]
+
+
+def _place(key):
+    if str(key).isdigit():
+        return gettext("第 %(number)d 项：") % {"number": int(key) + 1}
+    return f"{key}："
 
 
 class DetailErrorSerializer(serializers.Serializer):

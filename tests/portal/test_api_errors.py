@@ -27,6 +27,17 @@ def test_a_body_that_is_not_json_is_bad_input_in_the_field_errors_shape(cast, ap
     assert response.json()["errors"]["non_field_errors"]
 
 
+def test_the_errors_of_a_lists_items_are_flat_messages_that_say_which_item(cast, api_for):
+    response = api_for(cast.inspector_a1).post(
+        "/api/v1/inspections/",
+        {"firm": str(cast.firm_a.pk), "inspectors": [str(cast.inspector_a1.pk), "x"]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["inspectors"] == ["第 2 项：必须是有效的 UUID。"]
+
+
 @pytest.mark.parametrize(
     "path",
     [
