@@ -5,29 +5,32 @@ bureau may ask it of its agencies' managers too. Anyone else may enrol, and once
 pass the second step like the others: a factor that could be skipped would protect nothing.
 """
 
+from django.db.models import Exists, OuterRef
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.access import membership_of
-from portal.models import BUREAU_ROLES, Bureau, Role
+from portal.models import BUREAU_ROLES, Bureau, Role, User
 
 # A TOTP code is six digits; recovery codes are longer (letters and digits), so the shape of
 # what was typed says which device to ask, and a typo never throttles the other one.
 TOTP_DIGITS = 6
 
 
+def _needs(role, managers_need_second_factor):
+    return role in BUREAU_ROLES or (
+        role == Role.AGENCY_MANAGER and bool(managers_need_second_factor)
+    )
+
+
 def needs_second_factor(user):
     membership = membership_of(user)
     if membership is None:
         return False
-    if membership.role in BUREAU_ROLES:
-        return True
-    if membership.role == Role.AGENCY_MANAGER:
-        # A lookup by key rather than membership.bureau: most pages never load the bureau.
-        return Bureau.objects.filter(
-            pk=membership.bureau_id, managers_need_second_factor=True
-        ).exists()
-    return False
+    if membership.role != Role.AGENCY_MANAGER:
+        return _needs(membership.role, False)
+    # A lookup by key rather than membership.bureau: most pages never load the bureau.
+    return Bureau.objects.filter(pk=membership.bureau_id, managers_need_second_factor=True).exists()
 
 
 def totp_device_of(user):
@@ -49,9 +52,19 @@ def second_step_pending(request):
     user = request.user
     if not user.is_authenticated or user.is_verified():
         return None
-    if has_second_factor(user):
+    # One query on every request of an unverified session, whoever it is: whether an
+    # authenticator is enrolled, and what the role (and the bureau, for managers) asks.
+    has_factor, role, managers_need = (
+        User.objects.filter(pk=user.pk)
+        .annotate(has_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
+        .values_list(
+            "has_factor", "membership__role", "membership__bureau__managers_need_second_factor"
+        )
+        .get()
+    )
+    if has_factor:
         return "verify"
-    if needs_second_factor(user):
+    if _needs(role, managers_need):
         return "enrol"
     return None
 

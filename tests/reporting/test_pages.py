@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, totp
 
 
 def test_root_sends_anonymous_visitors_to_the_login_form(client, db):
@@ -15,6 +15,11 @@ def test_root_sends_anonymous_visitors_to_the_login_form(client, db):
 def test_login_with_the_right_password_lands_on_home(client, cast):
     response = client.post(
         reverse("login"), {"username": "admin", "password": PASSWORD}, follow=True
+    )
+    # The admin signs: the authenticator's code comes after the password.
+    assert response.redirect_chain[-1][0] == reverse("second_factor:verify") + "?next=%2F"
+    response = client.post(
+        reverse("second_factor:verify"), {"code": totp(), "next": "/"}, follow=True
     )
     assert response.redirect_chain[-1][0] == reverse("home")
     assert "上海市普陀区应急管理局" in response.content.decode()

@@ -160,9 +160,10 @@ def test_an_inspector_sees_all_of_its_agencys_firms_not_only_its_own(cast, clien
 
 # --- Constant cost of the agency's firm list ----------------------------------------------------
 
-# Session, user, membership, then the list itself: count and page (and the page's filter form).
-PAGE_QUERIES = 12
-API_QUERIES = 6
+# Session, user, membership, the second factor's check (portal/second_factor/middleware.py),
+# then the list itself: count and page (and the page's filter form).
+PAGE_QUERIES = 13
+API_QUERIES = 7
 
 
 def give_agency_a(cast, count):
