@@ -22,3 +22,9 @@ STORAGES = {  # noqa: F405
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# pytest-django names each xdist worker's test database after the engine it recognises: for the
+# portal's own SQLite engine (portal/audit/sqlite/) it would derive a file name from the SQLite
+# file's path. Naming the in-memory database keeps one private database per worker, as for
+# Django's own SQLite engine.
+if DATABASES["default"]["ENGINE"] == "portal.audit.sqlite":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}  # noqa: F405
