@@ -2,8 +2,9 @@ from collections import Counter
 from io import StringIO
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate as django_authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from contractors.register.models import KEY_PLACE_KINDS, Firm, Grid, Park, Street
 from contractors.register.selectors import search_firms
@@ -18,6 +19,12 @@ from contractors.tenancy.models import (
 from contractors.tenancy.selectors import firms_visible_to
 from demo.district import agency_share, contract_quota, key_unit_counts
 from portal.models import AuditEvent, Bureau, Membership, Role, User
+
+
+def authenticate(**credentials):
+    """A login as the login page makes it: the lockout (django-axes) needs the request."""
+    return django_authenticate(RequestFactory().post("/accounts/login/"), **credentials)
+
 
 pytestmark = pytest.mark.django_db
 
