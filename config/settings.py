@@ -191,6 +191,8 @@ AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Logins and logouts are in the audit log (auth.*); axes keeps only the failures it counts.
 AXES_DISABLE_ACCESS_LOG = True
+# Not a line announcing the lockout's configuration at every start of every command.
+AXES_VERBOSE = False
 
 # Idle sessions end (portal/accounts/middleware.py): bureau staff, who sign, after
 # SESSION_IDLE_MINUTES_BUREAU; everyone else, inspectors on site among them, after
