@@ -20,6 +20,13 @@ def membership_of(user):
         return None
 
 
+def bureau_of(user):
+    """The bureau of the user's organisation, or None (an outsider, a superuser without one):
+    the chain an audit event about the user joins."""
+    membership = membership_of(user)
+    return membership.bureau if membership is not None else None
+
+
 def require_role(user, *roles):
     """The user's membership if it has one of `roles`; 403 otherwise."""
     membership = membership_of(user)

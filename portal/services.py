@@ -3,6 +3,7 @@
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from portal.access import bureau_of
 from portal.audit import chain
 from portal.models import AuditEvent
 from portal.request_context import client_ip
@@ -50,6 +51,6 @@ def do_issue_api_token(*, actor):
             actor=actor,
             action="auth.token_issued",
             target=actor,
-            bureau=getattr(getattr(actor, "membership", None), "bureau", None),
+            bureau=bureau_of(actor),
         )
     return token

@@ -4,15 +4,10 @@ changing one's password."""
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from portal.access import membership_of
+from portal.access import bureau_of
 from portal.accounts.lockout import USERNAME, lift
 from portal.models import User
 from portal.services import record_audit_event
-
-
-def _bureau_of(user):
-    membership = membership_of(user)
-    return membership.bureau if membership is not None else None
 
 
 def _known(username):
@@ -26,7 +21,7 @@ def do_record_login_succeeded(*, actor, via):
         actor=actor,
         action="auth.login_succeeded",
         target=actor,
-        bureau=_bureau_of(actor),
+        bureau=bureau_of(actor),
         detail={"via": via},
     )
 
@@ -41,7 +36,7 @@ def do_record_login_failed(*, username, refused_while_locked, locked_now):
         actor=None,
         action="auth.login_failed",
         target=user,
-        bureau=_bureau_of(user),
+        bureau=bureau_of(user),
         detail=detail,
     )
     if locked_now:
@@ -49,7 +44,7 @@ def do_record_login_failed(*, username, refused_while_locked, locked_now):
             actor=None,
             action="auth.locked_out",
             target=user,
-            bureau=_bureau_of(user),
+            bureau=bureau_of(user),
             detail={"username": username},
         )
 
@@ -61,7 +56,7 @@ def do_record_logout(*, actor, reason):
         actor=actor,
         action="auth.logged_out",
         target=actor,
-        bureau=_bureau_of(actor),
+        bureau=bureau_of(actor),
         detail={"reason": reason},
     )
 
@@ -91,6 +86,6 @@ def do_change_password(*, actor, password):
         actor=actor,
         action="auth.password_changed",
         target=actor,
-        bureau=_bureau_of(actor),
+        bureau=bureau_of(actor),
         detail={"tokens_revoked": tokens},
     )

@@ -14,7 +14,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 from rest_framework.authtoken.models import Token
 
-from portal.access import membership_of
+from portal.access import bureau_of
 from portal.second_factor.rules import is_totp_code
 from portal.second_factor.selectors import token_public_id
 from portal.services import record_audit_event
@@ -22,11 +22,6 @@ from portal.services import record_audit_event
 RECOVERY_CODE_COUNT = 10
 # Codes of one step before or after now are accepted, as the authenticator's clock may drift.
 TOLERANCE_STEPS = 1
-
-
-def _bureau_of(user):
-    membership = membership_of(user)
-    return membership.bureau if membership is not None else None
 
 
 def new_totp_key():
@@ -86,7 +81,7 @@ def do_enrol(*, actor, key, code):
     # The code just used cannot be used again at the second step (django-otp refuses t <= last_t).
     device = _install_totp_device(actor, key, last_t=totp.t())
     codes = _replace_recovery_codes(actor)
-    bureau = _bureau_of(actor)
+    bureau = bureau_of(actor)
     record_audit_event(actor=actor, action="second_factor.enrolled", target=actor, bureau=bureau)
     record_audit_event(
         actor=actor,
@@ -107,7 +102,7 @@ def do_enrol_known_secret(*, actor, user, secret):
         actor=actor,
         action="second_factor.enrolled",
         target=user,
-        bureau=_bureau_of(user),
+        bureau=bureau_of(user),
         detail={"known_secret": True},
     )
     return device
@@ -121,7 +116,7 @@ def do_create_recovery_codes(*, actor):
         actor=actor,
         action="second_factor.recovery_codes_created",
         target=actor,
-        bureau=_bureau_of(actor),
+        bureau=bureau_of(actor),
         detail={"count": len(codes)},
     )
     return codes
@@ -168,7 +163,7 @@ def do_verify_second_factor(*, actor, code, channel):
         actor=actor,
         action="second_factor.failed",
         target=actor,
-        bureau=_bureau_of(actor),
+        bureau=bureau_of(actor),
         detail={"channel": channel, "reason": reason},
     )
     if reason == "throttled":
@@ -190,7 +185,7 @@ def do_reset_second_factor(*, actor, user):
         actor=actor,
         action="second_factor.reset",
         target=user,
-        bureau=_bureau_of(actor),
+        bureau=bureau_of(actor),
         detail={"had_authenticator": bool(totp_count), "tokens_revoked": tokens},
     )
 
@@ -204,6 +199,6 @@ def do_revoke_api_token(*, actor, token):
         actor=actor,
         action="auth.token_revoked",
         target=actor,
-        bureau=_bureau_of(actor),
+        bureau=bureau_of(actor),
         detail={"token": public_id},
     )
