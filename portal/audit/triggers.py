@@ -8,6 +8,8 @@ editor does for most changes of a column) drops its triggers: a migration that a
 table must call `install` again, and `manage.py verify_audit` says when they are missing.
 """
 
+from django.db import NotSupportedError
+
 TABLE = "portal_auditevent"
 MESSAGE = "audit events are append-only"
 
@@ -47,7 +49,8 @@ def _statements(connection, *, postgresql, sqlite):
         return postgresql
     if connection.vendor == "sqlite":
         return sqlite
-    raise NotImplementedError(f"no append-only trigger for {connection.vendor}")
+    # The portal runs on SQLite and PostgreSQL only (DESIGN.md, building blocks).
+    raise NotSupportedError(f"no append-only trigger for {connection.vendor}")
 
 
 def install(connection):

@@ -2,13 +2,12 @@
 same moment, and requests repeating an Idempotency-Key (API.md) make one slot, not several
 (ASVS 5.0 V2.3.2: a flow's steps are not duplicated by replaying or racing them)."""
 
-import threading
-
 import pytest
 from django.db import connection
 
 from contractors.evidence.models import Evidence
 from portal.models import AuditEvent
+from tests.concurrency import at_once
 from tests.contractors.evidence.test_api_evidence import (
     UPLOADS_URL,
     evidence_url,
@@ -22,26 +21,6 @@ from tests.contractors.evidence.test_evidence import make_inspection
 @pytest.fixture(params=["local_storage", "s3"])
 def storage(request):
     return request.getfixturevalue(request.param)
-
-
-def at_once(count, action):
-    """Run `action()` in `count` threads released together, each with its own connection."""
-    barrier = threading.Barrier(count)
-    results = []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(action())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def post_slot(api, body, key=None):

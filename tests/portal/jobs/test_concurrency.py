@@ -1,12 +1,11 @@
 """Several schedulers at the same moment (one per app machine), on PostgreSQL's real row locks."""
 
-import threading
-
 import pytest
 from django.db import connection
 
 from portal.jobs.models import PeriodicRun
 from portal.jobs.services import do_claim_period, do_retry_periodic_runs
+from tests.concurrency import at_once
 
 from .conftest import NOON, Calls
 
@@ -14,26 +13,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks of PostgreSQL"),
 ]
-
-
-def at_once(count, action):
-    """Run `action()` in `count` threads released together, each with its own connection."""
-    barrier = threading.Barrier(count)
-    results = []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(action())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_four_schedulers_firing_at_once_queue_the_period_once(timetable, database_tasks):
